@@ -1,0 +1,550 @@
+"""The GAN training engine: a `keras.Model` whose `train_step` plays the game.
+
+`GAN` holds a generator and a discriminator (both `keras.Model`; the
+discriminator returns logits) and overrides `train_step`, so `model.fit` on a
+`tf.data` pipeline trains it with every Keras callback. Family classes
+(`DCGAN`, `WGANGP`, `SNGAN`) only say what their algorithm changes: the loss,
+the penalty, the number of discriminator steps, and the paper's optimizers.
+
+One call of `train_step` is one generator iteration of the papers' algorithms
+(e.g. Gulrajani et al. 2017, Algorithm 1): the batch it receives holds
+``d_steps * batch_size`` real images and is split into ``d_steps`` disjoint
+real batches, one per discriminator step; then one generator step follows.
+"""
+
+import numpy as np
+import tensorflow as tf
+import keras
+
+from ganzoo import losses as losses_lib
+from ganzoo import optimizers as optimizers_lib
+
+
+def _num_replicas():
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class GAN(keras.Model):
+    """A generative adversarial network trained with `fit`.
+
+    Args:
+        generator: `keras.Model` mapping ``z`` (batch, latent_dim) — or
+            ``[z, labels]`` when conditional — to images (batch, H, W, C) in
+            [-1, 1].
+        discriminator: `keras.Model` mapping images (batch, H, W, C) — or
+            ``[images, labels]`` — to logits (batch, 1).
+        loss: name of an adversarial loss in `ganzoo.losses` (default: the
+            family's).
+        d_steps: discriminator steps per generator step (default: the
+            family's). Each gets its own slice of the real batch.
+        g_batch_size: number of latent samples in the generator step
+            (default: the per-D-step batch size).
+        optimizer_settings: dict ``{"d": settings, "g": settings}`` used by
+            `compile()` when no optimizer is passed (see `ganzoo.optimizers`);
+            default: the family's published settings.
+        num_classes: number of classes for a conditional GAN (generator and
+            discriminator then take labels), or None.
+        seed: int seed of the model's `keras.random.SeedGenerator`, the
+            source of every random number drawn in `train_step`.
+        ema_decay: if set (e.g. 0.999), keep ``ema_generator``, an exponential
+            moving average of the generator's weights updated after every
+            generator step (Yazici et al. 2019, "The Unusual Effectiveness of
+            Averaging in GAN Training", arXiv:1806.04498); `generate` and the
+            export then use it. BatchNorm statistics are averaged the same way.
+
+    Example:
+
+    ```python
+    gan = ganzoo.create_model("dcgan_mnist")
+    gan.fit(ganzoo.data.load("mnist_5k", batch_size=128), epochs=1)
+    images = gan.generate(16, seed=0)  # (16, 28, 28, 1) float32 in [-1, 1]
+    ```
+    """
+
+    #: Defaults of the family; subclasses override them with the paper's.
+    default_loss = "non_saturating"
+    default_d_steps = 1
+    default_optimizer_settings = {
+        "d": {"name": "adam", "learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999},
+        "g": {"name": "adam", "learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999},
+    }
+    #: Metric names logged by `train_step`, in order.
+    metric_names = ("d_loss", "g_loss", "d_real", "d_fake")
+
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        loss=None,
+        d_steps=None,
+        g_batch_size=None,
+        optimizer_settings=None,
+        num_classes=None,
+        seed=None,
+        ema_decay=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        for role, net in (("generator", generator), ("discriminator", discriminator)):
+            if not isinstance(net, keras.Model):
+                raise ValueError(
+                    f"The {role} must be a keras.Model. Received: {role}={net!r}"
+                )
+        self.generator = generator
+        self.discriminator = discriminator
+        self.loss_name = loss or self.default_loss
+        self.adversarial_loss = losses_lib.get_loss(self.loss_name)
+        self.d_steps = self.default_d_steps if d_steps is None else d_steps
+        if not isinstance(self.d_steps, (int, np.integer)) or self.d_steps < 1:
+            raise ValueError(
+                f"d_steps must be a positive integer. Received: d_steps={d_steps!r}"
+            )
+        self.d_steps = int(self.d_steps)
+        if g_batch_size is not None and (
+            not isinstance(g_batch_size, (int, np.integer)) or g_batch_size < 1
+        ):
+            raise ValueError(
+                "g_batch_size must be a positive integer or None. "
+                f"Received: g_batch_size={g_batch_size!r}"
+            )
+        self.g_batch_size = g_batch_size
+        self.optimizer_settings = optimizer_settings or self.default_optimizer_settings
+        if set(self.optimizer_settings) != {"d", "g"}:
+            raise ValueError(
+                "optimizer_settings must have exactly the keys 'd' and 'g'. "
+                f"Received: optimizer_settings={optimizer_settings!r}"
+            )
+        self.num_classes = num_classes
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.latent_dim = self._infer_latent_dim()
+        self.image_shape = self._infer_image_shape()
+        if ema_decay is not None and not (0.0 < float(ema_decay) < 1.0):
+            raise ValueError(
+                f"ema_decay must be in (0, 1) or None. Received: ema_decay={ema_decay!r}"
+            )
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.ema_generator = None
+        if self.ema_decay is not None:
+            self.ema_generator = keras.saving.deserialize_keras_object(
+                keras.saving.serialize_keras_object(generator)
+            )
+            self.ema_generator.set_weights(generator.get_weights())
+            self.ema_generator.trainable = False
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in self.metric_names}
+        self.d_optimizer = None
+        self.g_optimizer = None
+
+    # --- structure ---------------------------------------------------------
+
+    def _infer_latent_dim(self):
+        z_input = self.generator.inputs[0] if self.generator.inputs else None
+        if z_input is None or z_input.shape[-1] is None:
+            raise ValueError(
+                "Could not infer latent_dim from the generator's first input. "
+                f"Received: generator.inputs={self.generator.inputs!r}"
+            )
+        return int(z_input.shape[-1])
+
+    def _infer_image_shape(self):
+        x_input = self.discriminator.inputs[0] if self.discriminator.inputs else None
+        if x_input is None or len(x_input.shape) != 4:
+            raise ValueError(
+                "The discriminator's first input must be images (batch, H, W, C). "
+                f"Received: discriminator.inputs={self.discriminator.inputs!r}"
+            )
+        image_shape = tuple(x_input.shape[1:])
+        g_shape = tuple(self.generator.outputs[0].shape[1:])
+        if g_shape != image_shape:
+            raise ValueError(
+                "The generator's output shape must equal the discriminator's input "
+                f"shape {image_shape}. Received: generator output shape {g_shape}"
+            )
+        return image_shape
+
+    def build(self, input_shape=None):
+        # Both networks are functional models, built at construction.
+        self.built = True
+
+    def get_build_config(self):
+        return {}
+
+    def build_from_config(self, config):
+        self.build()
+
+    def call(self, inputs, training=False):
+        """Runs the generator: ``z`` (or ``[z, labels]``) -> images."""
+        return self.generator(inputs, training=training)
+
+    # --- compile -----------------------------------------------------------
+
+    def compile(
+        self, d_optimizer=None, g_optimizer=None, jit_compile="auto", **kwargs
+    ):
+        """Configures the two optimizers.
+
+        Args:
+            d_optimizer: discriminator optimizer: a `keras.optimizers.Optimizer`,
+                a name, or settings (see `ganzoo.optimizers`). Default: this
+                model's ``optimizer_settings["d"]``.
+            g_optimizer: the same for the generator.
+            jit_compile: True, False or "auto". "auto" turns XLA on when
+                training on a single replica (about 2x faster on CPU, see
+                ``benchmarks/``) and off under a multi-replica strategy, where
+                XLA fails on CPU.
+            **kwargs: passed to `keras.Model.compile` (e.g.
+                ``steps_per_execution``); ``loss``, ``optimizer`` and
+                ``metrics`` are not accepted: the GAN owns them.
+        """
+        for key in ("loss", "optimizer", "metrics"):
+            if kwargs.get(key) is not None:
+                raise ValueError(
+                    f"GAN.compile does not take `{key}`: the loss is set by the "
+                    "model's `loss` argument, the optimizers by `d_optimizer` and "
+                    f"`g_optimizer`, and metrics are built in. Received: {key}={kwargs[key]!r}"
+                )
+            kwargs.pop(key, None)
+        if jit_compile == "auto":
+            jit_compile = _num_replicas() == 1
+        self.d_optimizer = optimizers_lib.build_optimizer(
+            d_optimizer if d_optimizer is not None else self.optimizer_settings["d"],
+            step_divisor=self.d_steps,
+        )
+        self.g_optimizer = optimizers_lib.build_optimizer(
+            g_optimizer if g_optimizer is not None else self.optimizer_settings["g"]
+        )
+        super().compile(optimizer=None, jit_compile=jit_compile, **kwargs)
+        # Build the optimizer slots now (inside any strategy scope), so that
+        # checkpoints restore their state and distribution works.
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.build()
+
+    def get_compile_config(self):
+        if self.d_optimizer is None:
+            return None
+        return {
+            "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
+            "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
+            "jit_compile": self.jit_compile,
+        }
+
+    def compile_from_config(self, config):
+        self.compile(
+            d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
+            g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]),
+            jit_compile=config.get("jit_compile", "auto"),
+        )
+
+    # --- metrics -----------------------------------------------------------
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def _results(self):
+        return {name: t.result() for name, t in self.trackers.items()}
+
+    # --- data checks -------------------------------------------------------
+
+    def _unpack(self, data):
+        """Splits a batch into float32 images and optional labels, checking both."""
+        labels = None
+        if isinstance(data, (tuple, list)):
+            if not data:
+                raise ValueError("Received an empty batch. Received: data=()")
+            images = data[0]
+            if len(data) > 1:
+                labels = data[1]
+        else:
+            images = data
+        images = tf.convert_to_tensor(images)
+        self._check_images(tuple(images.shape), images.dtype)
+        if self.num_classes is None:
+            labels = None  # an unconditional GAN ignores labels in the data
+        elif labels is None:
+            raise ValueError(
+                f"This GAN is conditional on {self.num_classes} classes: the data must "
+                "yield (images, labels). Received: images only"
+            )
+        else:
+            labels = tf.cast(tf.reshape(labels, [-1]), "int32")
+        return tf.cast(images, "float32"), labels
+
+    def _check_images(self, shape, dtype):
+        """Raises a ValueError unless (shape, dtype) are float images for this model."""
+        if not tf.as_dtype(dtype).is_floating:
+            raise ValueError(
+                "Expected float images scaled to [-1, 1] (use ganzoo.data.load, or "
+                f"x / 127.5 - 1 for uint8 data). Received: images of dtype {tf.as_dtype(dtype).name}"
+            )
+        if len(shape) != 4 or tuple(shape[1:]) != tuple(self.image_shape):
+            raise ValueError(
+                f"Expected images of shape (batch, {', '.join(map(str, self.image_shape))}) "
+                f"for this model. Received: images of shape {shape}"
+            )
+
+    def _split(self, images, labels):
+        """Splits the batch into `d_steps` disjoint per-step real batches."""
+        n = images.shape[0]
+        if n is not None and (n < self.d_steps or n % self.d_steps):
+            raise ValueError(
+                f"Each batch is split into d_steps={self.d_steps} real batches, one per "
+                f"discriminator step, so its size must be a positive multiple of "
+                f"{self.d_steps} (use batch_size * d_steps and drop_remainder=True). "
+                f"Received: a batch of {n} images"
+            )
+        per_step = n // self.d_steps if n is not None else tf.shape(images)[0] // self.d_steps
+        parts = []
+        for i in range(self.d_steps):
+            x = images[i * per_step : (i + 1) * per_step]
+            y = None if labels is None else labels[i * per_step : (i + 1) * per_step]
+            parts.append((x, y))
+        return parts, per_step
+
+    # --- sampling ----------------------------------------------------------
+
+    def _sample_latent(self, batch):
+        return keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+
+    def _sample_labels(self, batch):
+        if self.num_classes is None:
+            return None
+        return keras.random.randint(
+            (batch,), 0, self.num_classes, seed=self.seed_generator, dtype="int32"
+        )
+
+    def _generator_inputs(self, z, labels):
+        return z if labels is None else [z, labels]
+
+    def _discriminate(self, images, labels, training=True):
+        inputs = images if labels is None else [images, labels]
+        return tf.cast(self.discriminator(inputs, training=training), "float32")
+
+    # --- the game ----------------------------------------------------------
+
+    def discriminator_penalty(self, real, fake, labels):
+        """Extra discriminator loss term and its metrics; none in the base GAN.
+
+        Returns:
+            ``(penalty, metrics)``: a float32 scalar already weighted (or None)
+            and a dict of metric name -> value.
+        """
+        return None, {}
+
+    def _apply(self, optimizer, tape, loss, variables):
+        grads = tape.gradient(loss, variables)
+        optimizer.apply(grads, variables)
+
+    def _scale_for_replicas(self, loss):
+        # apply() sums gradients over replicas; each replica's loss is the mean
+        # over its own (equal-sized) slice, so dividing by the replica count
+        # gives the mean over the global batch.
+        replicas = _num_replicas()
+        return loss / replicas if replicas > 1 else loss
+
+    def discriminator_step(self, real, labels):
+        """One discriminator update on one real batch. Returns its metrics."""
+        batch = tf.shape(real)[0]
+        z = self._sample_latent(batch)
+        fake_labels = self._sample_labels(batch)
+        with tf.GradientTape() as tape:
+            fake = self.generator(self._generator_inputs(z, fake_labels), training=True)
+            real_logits = self._discriminate(real, labels)
+            fake_logits = self._discriminate(fake, fake_labels)
+            d_loss = self.adversarial_loss.discriminator(real_logits, fake_logits)
+            penalty, extra = self.discriminator_penalty(real, fake, labels)
+            total = d_loss if penalty is None else d_loss + penalty
+            scaled = self._scale_for_replicas(total)
+            if hasattr(self.d_optimizer, "scale_loss"):
+                scaled = self.d_optimizer.scale_loss(scaled)
+        self._apply(self.d_optimizer, tape, scaled, self.discriminator.trainable_variables)
+        metrics = {
+            "d_loss": total,
+            "d_real": tf.reduce_mean(real_logits),
+            "d_fake": tf.reduce_mean(fake_logits),
+        }
+        metrics.update(extra)
+        return metrics
+
+    def generator_step(self, batch):
+        """One generator update on `batch` latent samples. Returns its metrics."""
+        z = self._sample_latent(batch)
+        labels = self._sample_labels(batch)
+        with tf.GradientTape() as tape:
+            fake = self.generator(self._generator_inputs(z, labels), training=True)
+            fake_logits = self._discriminate(fake, labels)
+            g_loss = self.adversarial_loss.generator(fake_logits)
+            scaled = self._scale_for_replicas(g_loss)
+            if hasattr(self.g_optimizer, "scale_loss"):
+                scaled = self.g_optimizer.scale_loss(scaled)
+        self._apply(self.g_optimizer, tape, scaled, self.generator.trainable_variables)
+        return {"g_loss": g_loss}
+
+    def train_step(self, data):
+        if self.d_optimizer is None:
+            raise ValueError(
+                "The GAN must be compiled before training: call gan.compile() "
+                "(ganzoo.create_model returns a compiled model). Received: an uncompiled GAN"
+            )
+        images, labels = self._unpack(data)
+        parts, per_step = self._split(images, labels)
+        for real, y in parts:
+            for name, value in self.discriminator_step(real, y).items():
+                self.trackers[name].update_state(value)
+        g_metrics = self.generator_step(self.g_batch_size or per_step)
+        if self.ema_generator is not None:
+            self._update_ema()
+        for name, value in g_metrics.items():
+            self.trackers[name].update_state(value)
+        return self._results()
+
+    def _update_ema(self):
+        decay = self.ema_decay
+        for avg, var in zip(self.ema_generator.weights, self.generator.weights):
+            if avg.dtype in ("float32", "float16", "bfloat16", "float64"):
+                avg.assign(decay * avg + (1.0 - decay) * tf.cast(var, avg.dtype))
+
+    @property
+    def sampling_generator(self):
+        """The network used for sampling and export: the EMA generator if any."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def test_step(self, data):
+        """Losses of both players on a batch of real images, without updates."""
+        images, labels = self._unpack(data)
+        batch = tf.shape(images)[0]
+        z = self._sample_latent(batch)
+        fake_labels = self._sample_labels(batch)
+        fake = self.generator(self._generator_inputs(z, fake_labels), training=False)
+        real_logits = self._discriminate(images, labels, training=False)
+        fake_logits = self._discriminate(fake, fake_labels, training=False)
+        values = {
+            "d_loss": self.adversarial_loss.discriminator(real_logits, fake_logits),
+            "g_loss": self.adversarial_loss.generator(fake_logits),
+            "d_real": tf.reduce_mean(real_logits),
+            "d_fake": tf.reduce_mean(fake_logits),
+        }
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+        return {name: self.trackers[name].result() for name in values}
+
+    # --- inference ---------------------------------------------------------
+
+    def latent(self, num, seed=0):
+        """The latent vectors `generate(num, seed)` uses: float32 (num, latent_dim).
+
+        Drawn with ``tf.random.stateless_normal(seed=[seed, 0])``, so the same
+        seed gives the same vectors in every process (and in the exported
+        SavedModel's ``generate`` signature).
+        """
+        return tf.random.stateless_normal(
+            (int(num), self.latent_dim), seed=[int(seed), 0], dtype="float32"
+        )
+
+    def generate(self, num, seed=None, labels=None, batch_size=256):
+        """Generates images.
+
+        Args:
+            num: positive int, the number of images.
+            seed: int for reproducible samples (same seed -> same images), or
+                None for fresh randomness.
+            labels: for a conditional GAN, int array (num,) of classes; default
+                ``arange(num) % num_classes``.
+            batch_size: images per generator call.
+
+        Returns:
+            float32 numpy array (num, H, W, C) in [-1, 1].
+        """
+        if not isinstance(num, (int, np.integer)) or num < 1:
+            raise ValueError(f"num must be a positive integer. Received: num={num!r}")
+        if seed is None:
+            seed = int(np.random.default_rng().integers(0, 2**31 - 1))
+        z = self.latent(num, seed)
+        if self.num_classes is not None:
+            if labels is None:
+                labels = np.arange(num) % self.num_classes
+            labels = np.asarray(labels, dtype="int32").reshape(-1)
+            if labels.shape[0] != num:
+                raise ValueError(
+                    f"Expected {num} labels, one per image. Received: {labels.shape[0]} labels"
+                )
+        out = []
+        for start in range(0, num, batch_size):
+            zb = z[start : start + batch_size]
+            yb = None if labels is None else labels[start : start + batch_size]
+            out.append(
+                keras.ops.convert_to_numpy(
+                    self.sampling_generator(self._generator_inputs(zb, yb), training=False)
+                ).astype("float32")
+            )
+        return np.concatenate(out, axis=0)
+
+    # --- fit with up-front checks ------------------------------------------
+
+    def fit(self, x=None, y=None, **kwargs):
+        """`keras.Model.fit`, after checking the first batch of the data.
+
+        Images must be float and within [-1, 1] (a 1e-3 tolerance): training a
+        GAN on [0, 255] or [0, 1] data silently produces garbage, so it is
+        refused before any step runs.
+        """
+        self._check_first_batch(x)
+        return super().fit(x, y, **kwargs)
+
+    def _check_first_batch(self, x):
+        if isinstance(x, tf.data.Dataset):
+            spec = x.element_spec
+            image_spec = spec[0] if isinstance(spec, (tuple, list)) else spec
+            if isinstance(image_spec, tf.TensorSpec):
+                self._check_images(tuple(image_spec.shape), image_spec.dtype)
+            element = next(iter(x.take(1)), None)
+            if element is None:
+                raise ValueError("The training dataset is empty. Received: an empty tf.data.Dataset")
+            sample = element[0] if isinstance(element, (tuple, list)) else element
+        elif isinstance(x, np.ndarray) or tf.is_tensor(x):
+            self._check_images(tuple(x.shape), tf.as_dtype(x.dtype))
+            sample = x
+        else:
+            return  # generators and other iterables are checked per batch in train_step
+        values = np.asarray(sample)
+        if not np.all(np.isfinite(values)):
+            raise ValueError(
+                "The training images contain NaN or infinite values. "
+                "Received: a first batch with non-finite values"
+            )
+        lo, hi = float(values.min()), float(values.max())
+        if lo < -1.001 or hi > 1.001:
+            raise ValueError(
+                "Expected training images scaled to [-1, 1] (ganzoo.data.load does "
+                f"this). Received: a first batch with values in [{lo:.4g}, {hi:.4g}]"
+            )
+
+    # --- serialization -----------------------------------------------------
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "generator": keras.saving.serialize_keras_object(self.generator),
+                "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+                "loss": self.loss_name,
+                "d_steps": self.d_steps,
+                "g_batch_size": self.g_batch_size,
+                "optimizer_settings": {k: dict(v) for k, v in self.optimizer_settings.items()},
+                "num_classes": self.num_classes,
+                "seed": self.seed,
+                "ema_decay": self.ema_decay,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
+        config["discriminator"] = keras.saving.deserialize_keras_object(
+            config["discriminator"]
+        )
+        return cls(**config)

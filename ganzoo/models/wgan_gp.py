@@ -1,0 +1,51 @@
+"""WGAN-GP: Gulrajani et al. 2017, "Improved Training of Wasserstein GANs"
+(arXiv:1704.00028)."""
+
+import keras
+
+from ganzoo import losses as losses_lib
+from ganzoo.models.gan import GAN
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class WGANGP(GAN):
+    """Wasserstein GAN with gradient penalty (Gulrajani et al. 2017, Algorithm 1).
+
+    The critic minimises ``E[D(fake)] - E[D(real)] + lambda * GP`` with the
+    two-sided penalty of `ganzoo.losses.gradient_penalty` (alpha ~ U(0, 1) per
+    sample), ``n_critic = 5`` critic steps per generator step, each on its own
+    real batch. Paper defaults: lambda = 10, Adam(lr 1e-4, beta_1 0.5,
+    beta_2 0.9). The critic must not use BatchNorm (the penalty is per
+    sample); `ganzoo.networks` critics use no normalization or LayerNorm.
+
+    Args:
+        gp_weight: lambda, the penalty weight (default 10).
+        **kwargs: see `ganzoo.GAN`.
+    """
+
+    default_loss = "wasserstein"
+    default_d_steps = 5
+    default_optimizer_settings = {
+        "d": {"name": "adam", "learning_rate": 1e-4, "beta_1": 0.5, "beta_2": 0.9},
+        "g": {"name": "adam", "learning_rate": 1e-4, "beta_1": 0.5, "beta_2": 0.9},
+    }
+    metric_names = ("d_loss", "g_loss", "d_real", "d_fake", "gp")
+
+    def __init__(self, generator, discriminator, gp_weight=10.0, **kwargs):
+        super().__init__(generator, discriminator, **kwargs)
+        if not isinstance(gp_weight, (int, float)) or gp_weight < 0:
+            raise ValueError(
+                f"gp_weight must be a non-negative number. Received: gp_weight={gp_weight!r}"
+            )
+        self.gp_weight = float(gp_weight)
+
+    def discriminator_penalty(self, real, fake, labels):
+        gp = losses_lib.gradient_penalty(
+            self.discriminator, real, fake, labels=labels, seed=self.seed_generator
+        )
+        return self.gp_weight * gp, {"gp": gp}
+
+    def get_config(self):
+        config = super().get_config()
+        config["gp_weight"] = self.gp_weight
+        return config

@@ -1,0 +1,136 @@
+"""Optimizers and learning-rate schedules built from recipe settings.
+
+A recipe describes each optimizer as a plain dict, for example::
+
+    {"name": "adam", "learning_rate": 2e-4, "beta_1": 0.0, "beta_2": 0.9,
+     "schedule": "linear", "decay_steps": 100000}
+
+``schedule`` is one of:
+
+* ``"constant"`` (default);
+* ``"linear"``: linear decay to 0 over ``decay_steps`` generator iterations, as
+  in the ResNet recipes of WGAN-GP (Gulrajani et al. 2017) and SN-GAN
+  (Miyato et al. 2018);
+* ``"inverse_sqrt"``: ``eta_j = eta / sqrt(j + 1)`` where ``j`` counts
+  generator iterations.
+
+Schedules count **generator iterations**: the discriminator's optimizer steps
+``d_steps`` times per generator step, so its schedule divides its own step
+counter by ``d_steps``. Every other key is passed to the Keras optimizer.
+"""
+
+import keras
+
+_SCHEDULES = ("constant", "linear", "inverse_sqrt")
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """``lr * max(0, 1 - floor(step / step_divisor) / decay_steps)``.
+
+    Args:
+        initial_learning_rate: float, the rate at step 0.
+        decay_steps: int, generator iterations until the rate reaches 0.
+        step_divisor: int, optimizer steps per generator iteration.
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, step_divisor=1):
+        if int(decay_steps) <= 0:
+            raise ValueError(
+                f"decay_steps must be a positive integer. Received: decay_steps={decay_steps!r}"
+            )
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = int(decay_steps)
+        self.step_divisor = int(step_divisor)
+
+    def __call__(self, step):
+        j = keras.ops.floor(keras.ops.cast(step, "float32") / self.step_divisor)
+        fraction = keras.ops.maximum(0.0, 1.0 - j / float(self.decay_steps))
+        return self.initial_learning_rate * fraction
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "step_divisor": self.step_divisor,
+        }
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class InverseSqrtDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """``lr / sqrt(j + 1)`` with ``j = floor(step / step_divisor)``.
+
+    Args:
+        initial_learning_rate: float, the rate at step 0.
+        step_divisor: int, optimizer steps per generator iteration.
+    """
+
+    def __init__(self, initial_learning_rate, step_divisor=1):
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.step_divisor = int(step_divisor)
+
+    def __call__(self, step):
+        j = keras.ops.floor(keras.ops.cast(step, "float32") / self.step_divisor)
+        return self.initial_learning_rate / keras.ops.sqrt(j + 1.0)
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "step_divisor": self.step_divisor,
+        }
+
+
+def build_optimizer(settings, step_divisor=1):
+    """Builds a Keras optimizer from recipe settings.
+
+    Args:
+        settings: a `keras.optimizers.Optimizer` (returned as is), a string
+            name such as ``"adam"``, or a dict with ``name`` and optional
+            ``learning_rate``, ``schedule``, ``decay_steps`` and other
+            constructor arguments of the Keras optimizer.
+        step_divisor: optimizer steps per generator iteration (``d_steps`` for
+            the discriminator's optimizer), used by the schedules.
+
+    Returns:
+        A new `keras.optimizers.Optimizer`.
+
+    Raises:
+        ValueError: on an unknown optimizer, schedule, or argument.
+    """
+    if isinstance(settings, keras.optimizers.Optimizer):
+        return settings
+    if isinstance(settings, str):
+        settings = {"name": settings}
+    if not isinstance(settings, dict):
+        raise ValueError(
+            "Optimizer settings must be an optimizer, a name or a dict. "
+            f"Received: {settings!r}"
+        )
+    settings = dict(settings)  # flat: a shallow copy is a full copy
+    name = settings.pop("name", None)
+    if not name:
+        raise ValueError(f"Optimizer settings need a 'name'. Received: {settings!r}")
+    schedule = settings.pop("schedule", "constant")
+    decay_steps = settings.pop("decay_steps", None)
+    if schedule not in _SCHEDULES:
+        raise ValueError(
+            f"Unknown learning-rate schedule. Expected one of {list(_SCHEDULES)}. "
+            f"Received: schedule={schedule!r}"
+        )
+    lr = settings.get("learning_rate", 1e-3)
+    if schedule == "linear":
+        if decay_steps is None:
+            raise ValueError(
+                "The 'linear' schedule needs 'decay_steps' (generator iterations). "
+                f"Received: {dict(name=name, schedule=schedule, **settings)!r}"
+            )
+        settings["learning_rate"] = LinearDecay(lr, decay_steps, step_divisor)
+    elif schedule == "inverse_sqrt":
+        settings["learning_rate"] = InverseSqrtDecay(lr, step_divisor)
+    try:
+        return keras.optimizers.get({"class_name": name, "config": settings})
+    except (ValueError, TypeError) as e:
+        raise ValueError(
+            f"Could not build optimizer {name!r} from settings {settings!r}: {e} "
+            f"Received: {dict(name=name, **settings)!r}"
+        ) from e

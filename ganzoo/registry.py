@@ -1,0 +1,306 @@
+"""The zoo registry: one TOML recipe per entry in ``zoo_configs/``.
+
+A recipe holds numbers, the code holds behaviour. Fields (see any file in
+``zoo_configs/`` for an example):
+
+============== ======== =====================================================
+field          required meaning
+============== ======== =====================================================
+description    yes      one line for ``ganzoo list`` and the README table
+family         yes      ``dcgan``, ``wgan_gp``, ``sngan`` (or ``gan``)
+paper          yes      the paper(s) whose recipe this is
+dataset        yes      the data it is meant for (``mnist_5k``, ``tfds:cifar10``)
+image_shape    yes      [H, W, C]
+latent_dim     yes      size of z
+batch_size     yes      real images per discriminator step
+d_steps        yes      discriminator steps per generator step
+loss           yes      a name from `ganzoo.losses.available_losses()`
+train_steps    yes      generator iterations of the published schedule
+epochs         no       default epochs for ``ganzoo train`` on ``dataset``
+g_batch_size   no       latent samples per generator step
+gp_weight      no       gradient-penalty weight (``wgan_gp`` only)
+num_classes    no       classes of a conditional entry
+ema_decay      no       keep an EMA of the generator's weights for sampling
+generator      yes      table: ``class`` (a `ganzoo.networks` class) + arguments
+discriminator  yes      table: the same
+d_optimizer    yes      table: optimizer settings (see `ganzoo.optimizers`)
+g_optimizer    yes      table: the same
+============== ======== =====================================================
+
+Inspired by timm's ``create_model``/``list_models`` and keras-hub presets.
+"""
+
+import copy
+import dataclasses
+import difflib
+import fnmatch
+import os
+import pathlib
+import tomllib
+
+ZOO_DIR = pathlib.Path(
+    os.environ.get(
+        "GANZOO_ZOO_CONFIGS", pathlib.Path(__file__).resolve().parent.parent / "zoo_configs"
+    )
+)
+SAVED_MODELS_DIR = pathlib.Path(
+    os.environ.get(
+        "GANZOO_SAVED_MODELS", pathlib.Path(__file__).resolve().parent.parent / "saved_models"
+    )
+)
+
+# field -> (type or tuple of types, required)
+_FIELDS = {
+    "description": (str, True),
+    "family": (str, True),
+    "paper": (str, True),
+    "dataset": (str, True),
+    "image_shape": (list, True),
+    "latent_dim": (int, True),
+    "batch_size": (int, True),
+    "d_steps": (int, True),
+    "loss": (str, True),
+    "train_steps": (int, True),
+    "epochs": (int, False),
+    "g_batch_size": (int, False),
+    "gp_weight": ((int, float), False),
+    "num_classes": (int, False),
+    "ema_decay": (float, False),
+    "generator": (dict, True),
+    "discriminator": (dict, True),
+    "d_optimizer": (dict, True),
+    "g_optimizer": (dict, True),
+}
+
+
+class RecipeError(ValueError):
+    """A zoo recipe is malformed. The message names the file and the field."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """A validated zoo entry.
+
+    Attributes:
+        name: the entry's name (its file name without ``.toml``).
+        path: the recipe file.
+        fields: dict of every field in the file (see the module docstring).
+    """
+
+    name: str
+    path: pathlib.Path
+    fields: dict
+
+    def __getattr__(self, key):
+        fields = self.__dict__.get("fields", {})
+        if key in _FIELDS:
+            return fields.get(key)
+        raise AttributeError(key)
+
+    def with_overrides(self, **overrides):
+        """A copy with top-level fields replaced and tables merged key by key."""
+        fields = copy.deepcopy(self.fields)
+        for key, value in overrides.items():
+            if key not in _FIELDS:
+                close = difflib.get_close_matches(key, list(_FIELDS), n=1)
+                hint = f" Did you mean '{close[0]}'?" if close else ""
+                raise ValueError(
+                    f"Unknown override for zoo entry '{self.name}'. Valid overrides: "
+                    f"{sorted(_FIELDS)}.{hint} Received: {key}={value!r}"
+                )
+            if isinstance(value, tuple):
+                value = list(value)
+            if _FIELDS[key][0] is dict and isinstance(value, dict):
+                merged = dict(fields.get(key, {}))
+                merged.update(value)
+                value = merged
+            fields[key] = value
+        _validate(fields, f"{self.path} (with overrides {sorted(overrides)})")
+        return Recipe(self.name, self.path, fields)
+
+
+def _validate(fields, where):
+    from ganzoo import losses
+    from ganzoo.models import FAMILIES
+    from ganzoo.networks import get_network_class
+
+    for key in fields:
+        if key not in _FIELDS:
+            close = difflib.get_close_matches(key, list(_FIELDS), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise RecipeError(f"{where}: unknown field '{key}'.{hint} Received: {key}={fields[key]!r}")
+    for key, (types, required) in _FIELDS.items():
+        if key not in fields:
+            if required:
+                raise RecipeError(f"{where}: missing required field '{key}'. Received: no '{key}'")
+            continue
+        value = fields[key]
+        if not isinstance(value, types) or (types is int and isinstance(value, bool)):
+            expected = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
+            raise RecipeError(
+                f"{where}: field '{key}' must be of type {expected}. Received: {key}={value!r}"
+            )
+        if types is int and value < 1:
+            raise RecipeError(f"{where}: field '{key}' must be >= 1. Received: {key}={value!r}")
+    shape = fields["image_shape"]
+    if len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
+        raise RecipeError(
+            f"{where}: field 'image_shape' must be [H, W, C] positive integers. Received: image_shape={shape!r}"
+        )
+    if fields["family"] not in FAMILIES:
+        raise RecipeError(
+            f"{where}: field 'family' must be one of {sorted(FAMILIES)}. Received: family={fields['family']!r}"
+        )
+    if fields["loss"] not in losses.available_losses():
+        raise RecipeError(
+            f"{where}: field 'loss' must be one of {losses.available_losses()}. Received: loss={fields['loss']!r}"
+        )
+    if "gp_weight" in fields and fields["family"] != "wgan_gp":
+        raise RecipeError(
+            f"{where}: field 'gp_weight' only applies to family 'wgan_gp'. Received: family={fields['family']!r}"
+        )
+    for net in ("generator", "discriminator"):
+        cls_name = fields[net].get("class")
+        if not isinstance(cls_name, str):
+            raise RecipeError(
+                f"{where}: field '{net}.class' must name a ganzoo.networks class. Received: {fields[net]!r}"
+            )
+        try:
+            get_network_class(cls_name)
+        except ValueError as e:
+            raise RecipeError(f"{where}: field '{net}.class': {e}") from None
+    for opt in ("d_optimizer", "g_optimizer"):
+        if not isinstance(fields[opt].get("name"), str):
+            raise RecipeError(
+                f"{where}: field '{opt}.name' must name a Keras optimizer. Received: {fields[opt]!r}"
+            )
+
+
+def load_recipe(path):
+    """Reads and validates one recipe file. Raises `RecipeError` naming the file and field."""
+    path = pathlib.Path(path)
+    try:
+        with open(path, "rb") as f:
+            fields = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise RecipeError(f"{path}: not valid TOML: {e}. Received: the file's text") from None
+    _validate(fields, str(path))
+    return Recipe(path.stem, path, fields)
+
+
+def _recipe_paths():
+    if not ZOO_DIR.is_dir():
+        raise FileNotFoundError(
+            f"The zoo_configs directory is missing (install ganzoo with `pip install -e .` from a "
+            f"checkout, or set GANZOO_ZOO_CONFIGS). Received: {ZOO_DIR}"
+        )
+    return {p.stem: p for p in sorted(ZOO_DIR.glob("*.toml"))}
+
+
+def has_pretrained(name):
+    """True when ``saved_models/<name>/`` holds a pretrained model card."""
+    return (SAVED_MODELS_DIR / name / "model_card.json").is_file()
+
+
+def list_models(pattern="*", pretrained=False):
+    """Names of the zoo entries, sorted.
+
+    Args:
+        pattern: shell-style wildcard, e.g. ``"sngan*"``.
+        pretrained: only entries with weights in ``saved_models/``.
+
+    Returns:
+        list of str.
+    """
+    names = [n for n in _recipe_paths() if fnmatch.fnmatchcase(n, pattern)]
+    if pretrained:
+        names = [n for n in names if has_pretrained(n)]
+    return names
+
+
+def get_recipe(name):
+    """The validated `Recipe` of a zoo entry.
+
+    Raises:
+        ValueError: for an unknown name, suggesting close matches.
+        RecipeError: for a malformed recipe file.
+    """
+    paths = _recipe_paths()
+    if name not in paths:
+        close = difflib.get_close_matches(str(name), list(paths), n=3)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(
+            f"Unknown zoo entry.{hint} See ganzoo.list_models() for all "
+            f"{len(paths)} entries. Received: name={name!r}"
+        )
+    return load_recipe(paths[name])
+
+
+def build_from_recipe(recipe, seed=None):
+    """Builds the (uncompiled) GAN a recipe describes."""
+    from ganzoo.models import FAMILIES
+    from ganzoo.networks import get_network_class
+
+    f = recipe.fields
+    common = {"image_shape": tuple(f["image_shape"])}
+    if f.get("num_classes"):
+        common["num_classes"] = f["num_classes"]
+
+    def network(table, **extra):
+        args = dict(table)
+        cls = get_network_class(args.pop("class"))
+        try:
+            return cls(**common, **extra, **args)
+        except TypeError as e:
+            raise RecipeError(f"{recipe.path}: bad arguments for {cls.__name__}: {e}. Received: {table!r}") from None
+
+    generator = network(f["generator"], latent_dim=f["latent_dim"])
+    discriminator = network(f["discriminator"])
+    kwargs = dict(
+        loss=f["loss"],
+        d_steps=f["d_steps"],
+        g_batch_size=f.get("g_batch_size"),
+        optimizer_settings={"d": f["d_optimizer"], "g": f["g_optimizer"]},
+        num_classes=f.get("num_classes"),
+        seed=seed,
+        name=recipe.name,
+    )
+    if "ema_decay" in f:
+        kwargs["ema_decay"] = f["ema_decay"]
+    if "gp_weight" in f:
+        kwargs["gp_weight"] = f["gp_weight"]
+    return FAMILIES[f["family"]](generator, discriminator, **kwargs)
+
+
+def create_model(name, pretrained=False, compile=True, seed=None, **overrides):
+    """Builds a zoo entry, compiled with its recipe's optimizers.
+
+    Args:
+        name: a name from `list_models()`.
+        pretrained: load the weights shipped in ``saved_models/<name>/``
+            (checksums verified; nothing is downloaded).
+        compile: compile with the recipe's optimizers (default True).
+        seed: seed of the model's random-number generator.
+        **overrides: recipe fields to replace, e.g. ``image_shape=(32, 32, 3)``,
+            ``latent_dim=64``, or a table merged key by key such as
+            ``generator={"base_filters": 8}``.
+
+    Returns:
+        A `ganzoo.GAN` subclass instance.
+    """
+    recipe = get_recipe(name)
+    if overrides:
+        recipe = recipe.with_overrides(**overrides)
+    if pretrained:
+        if not has_pretrained(name):
+            raise ValueError(
+                f"No pretrained weights for '{name}' in {SAVED_MODELS_DIR}. Entries with "
+                f"weights: {list_models(pretrained=True)}. Received: name={name!r}, pretrained=True"
+            )
+        from ganzoo import pretrained as pretrained_lib
+
+        return pretrained_lib.load_pretrained(name, recipe=recipe, compile=compile)
+    gan = build_from_recipe(recipe, seed=seed)
+    if compile:
+        gan.compile()
+    return gan

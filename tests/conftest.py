@@ -1,0 +1,50 @@
+"""Shared test helpers: tiny versions of every zoo entry and the data they train on."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+import pytest
+import keras
+
+# Width overrides that make every zoo entry fast enough to train on 2 CPU cores.
+TINY = {
+    "latent_dim": 8,
+    "generator": {"base_filters": 4},
+    "discriminator": {"base_filters": 4},
+}
+
+
+def tiny_model(name, seed=0, jit_compile=False, **overrides):
+    """A zoo entry with tiny widths, compiled with its recipe's optimizers."""
+    import ganzoo
+
+    keras.utils.set_random_seed(seed)
+    gan = ganzoo.create_model(name, compile=False, seed=seed, **{**TINY, **overrides})
+    gan.compile(jit_compile=jit_compile)
+    return gan
+
+
+def real_batch(gan, per_step=2, seed=0):
+    """One dataset element for `gan`: d_steps * per_step images in [-1, 1]."""
+    rng = np.random.default_rng(seed)
+    n = gan.d_steps * per_step
+    images = rng.uniform(-1, 1, size=(n, *gan.image_shape)).astype("float32")
+    if gan.num_classes:
+        return images, rng.integers(0, gan.num_classes, size=(n,)).astype("int32")
+    return images
+
+
+def as_dataset(batch, repeats=1):
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensors(batch).repeat(repeats)
+
+
+@pytest.fixture(autouse=True)
+def _float32_policy():
+    """Every test starts and ends with the float32 policy."""
+    keras.mixed_precision.set_global_policy("float32")
+    yield
+    keras.mixed_precision.set_global_policy("float32")

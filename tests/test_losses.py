@@ -1,0 +1,162 @@
+"""Adversarial losses and the gradient penalty against hand-computed values."""
+
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import keras
+
+from ganzoo import losses
+
+REAL = np.array([[2.0], [-1.0]], dtype="float32")
+FAKE = np.array([[0.5], [-3.0]], dtype="float32")
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def test_bce_discriminator_loss_matches_cross_entropy_by_hand():
+    # -log D(real) - log(1 - D(fake)), averaged over each batch.
+    expected = np.mean([-math.log(_sigmoid(2.0)), -math.log(_sigmoid(-1.0))]) + np.mean(
+        [-math.log(1 - _sigmoid(0.5)), -math.log(1 - _sigmoid(-3.0))]
+    )
+    for name in ("non_saturating", "minimax"):
+        got = float(losses.get_loss(name).discriminator(REAL, FAKE))
+        assert got == pytest.approx(expected, rel=1e-6)
+
+
+def test_non_saturating_and_minimax_generator_losses():
+    ns = np.mean([-math.log(_sigmoid(0.5)), -math.log(_sigmoid(-3.0))])
+    mm = np.mean([math.log(1 - _sigmoid(0.5)), math.log(1 - _sigmoid(-3.0))])
+    assert float(losses.non_saturating_generator_loss(FAKE)) == pytest.approx(ns, rel=1e-6)
+    assert float(losses.minimax_generator_loss(FAKE)) == pytest.approx(mm, rel=1e-6)
+
+
+def test_non_saturating_keeps_gradient_where_minimax_saturates():
+    # When D confidently rejects a fake (logit -10), d/dl of the minimax loss is
+    # -sigmoid(-10) ~ -4.5e-5 (vanishes) while the non-saturating one is ~ -1.
+    logit = tf.Variable([[-10.0]])
+    with tf.GradientTape(persistent=True) as tape:
+        ns = losses.non_saturating_generator_loss(logit)
+        mm = losses.minimax_generator_loss(logit)
+    assert float(tape.gradient(ns, logit)[0, 0]) == pytest.approx(-_sigmoid(10.0), rel=1e-5)
+    assert float(tape.gradient(mm, logit)[0, 0]) == pytest.approx(-_sigmoid(-10.0), rel=1e-3)
+
+
+def test_wasserstein_loss():
+    # E[D(fake)] - E[D(real)] = -1.25 - 0.5; generator: -E[D(fake)] = 1.25
+    assert float(losses.wasserstein_discriminator_loss(REAL, FAKE)) == pytest.approx(-1.75)
+    assert float(losses.wasserstein_generator_loss(FAKE)) == pytest.approx(1.25)
+
+
+def test_hinge_loss():
+    # real: relu(1-2)=0, relu(1+1)=2 -> 1.0; fake: relu(1.5)=1.5, relu(-2)=0 -> 0.75
+    assert float(losses.hinge_discriminator_loss(REAL, FAKE)) == pytest.approx(1.75)
+    assert float(losses.get_loss("hinge").generator(FAKE)) == pytest.approx(1.25)
+
+
+def test_least_squares_loss():
+    # 0.5*mean((r-1)^2) + 0.5*mean(f^2) = 0.5*2.5 + 0.5*4.625; generator 0.5*mean((f-1)^2)
+    assert float(losses.least_squares_discriminator_loss(REAL, FAKE)) == pytest.approx(3.5625)
+    assert float(losses.least_squares_generator_loss(FAKE)) == pytest.approx(4.0625)
+
+
+@pytest.mark.parametrize("name", losses.available_losses())
+def test_losses_are_finite_float32_scalars_on_extreme_logits(name):
+    loss = losses.get_loss(name)
+    big = np.array([[100.0], [-100.0]], dtype="float32")
+    d = loss.discriminator(big, -big)
+    g = loss.generator(tf.constant(big, dtype="bfloat16"))
+    for value in (d, g):
+        assert value.dtype == tf.float32 and value.shape == ()
+        assert np.isfinite(float(value))
+
+
+def test_unknown_loss_suggests_a_name():
+    with pytest.raises(ValueError, match=r"Did you mean 'hinge'.*Received: loss='hinje'"):
+        losses.get_loss("hinje")
+
+
+# --- gradient penalty -------------------------------------------------------
+
+
+class LinearCritic:
+    """f(x) = sum(w * x): its input gradient is w everywhere."""
+
+    def __init__(self, w):
+        self.w = tf.constant(w)
+
+    def __call__(self, x, training=False):
+        return tf.reduce_sum(self.w * x, axis=[1, 2, 3])[:, None]
+
+
+class QuadraticCritic:
+    """f(x) = 0.5 * ||x||^2: its input gradient is x itself."""
+
+    def __call__(self, x, training=False):
+        return 0.5 * tf.reduce_sum(tf.square(x), axis=[1, 2, 3])[:, None]
+
+
+def test_gradient_penalty_of_linear_critic_is_norm_of_weights_minus_one_squared():
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(4, 4, 2)).astype("float32")
+    real = rng.normal(size=(8, 4, 4, 2)).astype("float32")
+    fake = rng.normal(size=(8, 4, 4, 2)).astype("float32")
+    gp = losses.gradient_penalty(LinearCritic(w), real, fake, seed=1)
+    assert float(gp) == pytest.approx((np.linalg.norm(w) - 1.0) ** 2, rel=1e-5)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_gradient_penalty_draws_alpha_uniform_per_sample(seed):
+    # real has norm c, fake = 0, so ||grad|| = ||x_hat|| = alpha * c and the penalty
+    # estimates E[(c * alpha - 1)^2] = c^2/3 - c + 1 for alpha ~ U(0, 1) (7/3 for c = 4).
+    # alpha ~ N(0, 1) would give about 10.6, alpha per pixel about 1.7, and one alpha
+    # for the whole batch a value that swings between 0 and 9 with the seed.
+    c, n, d = 4.0, 4096, 4
+    real = np.full((n, 2, 2, 1), c / math.sqrt(d), dtype="float32")
+    fake = np.zeros_like(real)
+    gp = losses.gradient_penalty(QuadraticCritic(), real, fake, seed=seed)
+    assert float(gp) == pytest.approx(c * c / 3 - c + 1, abs=0.12)
+
+
+def test_gradient_penalty_has_finite_gradient_at_zero_input_gradient():
+    # f(x) = w * sum(x) with w = 0: the input gradient is exactly 0. A plain sqrt
+    # would give 0/0 = NaN in d(penalty)/dw; the safe norm gives a finite value.
+    w = tf.Variable(0.0)
+
+    def critic(x, training=False):
+        return w * tf.reduce_sum(x, axis=[1, 2, 3])[:, None]
+
+    real = tf.ones((4, 2, 2, 1))
+    fake = tf.zeros((4, 2, 2, 1))
+    with tf.GradientTape() as tape:
+        gp = losses.gradient_penalty(critic, real, fake, seed=0)
+    grad = tape.gradient(gp, w)
+    assert float(gp) == pytest.approx(1.0, abs=1e-5)
+    assert np.isfinite(float(grad))
+
+
+def test_gradient_penalty_passes_labels_to_a_conditional_critic():
+    seen = {}
+
+    def critic(inputs, training=False):
+        x, y = inputs
+        seen["labels"] = y
+        return tf.reduce_sum(x, axis=[1, 2, 3])[:, None] * tf.cast(y + 1, "float32")[:, None]
+
+    real = tf.ones((2, 2, 2, 1))
+    labels = tf.constant([0, 2])
+    gp = losses.gradient_penalty(critic, real, tf.zeros_like(real), labels=labels, seed=0)
+    # grad norms: (y+1) * sqrt(4) = 2 and 6 -> ((2-1)^2 + (6-1)^2) / 2 = 13
+    assert float(gp) == pytest.approx(13.0, rel=1e-5)
+    assert seen["labels"] is labels
+
+
+def test_gradient_penalty_is_reproducible_with_a_seed_generator():
+    real = tf.ones((16, 2, 2, 1))
+    fake = tf.zeros_like(real)
+    a = losses.gradient_penalty(QuadraticCritic(), real, fake, seed=keras.random.SeedGenerator(3))
+    b = losses.gradient_penalty(QuadraticCritic(), real, fake, seed=keras.random.SeedGenerator(3))
+    assert float(a) == float(b)

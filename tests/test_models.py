@@ -1,0 +1,235 @@
+"""The GAN engine, driven by the registry: every zoo entry trains, saves and loads."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import keras
+
+import ganzoo
+from conftest import as_dataset, real_batch, tiny_model
+
+ALL = ganzoo.list_models()
+
+
+def _weights(net):
+    return [np.array(v) for v in net.trainable_variables]
+
+
+def _changed(before, after):
+    """Every kernel (rank >= 2) moved. Biases may legitimately stay: e.g. the hinge
+    loss gives the last bias a zero gradient while all logits lie in (-1, 1)."""
+    return all(not np.array_equal(a, b) for a, b in zip(before, after) if a.ndim >= 2)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_one_fit_step_trains_both_players_with_recipe_d_steps(name):
+    gan = tiny_model(name)
+    recipe = ganzoo.get_recipe(name)
+    g0, d0 = _weights(gan.generator), _weights(gan.discriminator)
+    history = gan.fit(as_dataset(real_batch(gan), repeats=2), epochs=1, verbose=0)
+
+    logs = history.history
+    expected = {"d_loss", "g_loss", "d_real", "d_fake"} | ({"gp"} if recipe.family == "wgan_gp" else set())
+    assert expected <= set(logs)
+    assert all(np.isfinite(logs[k][0]) for k in expected)
+    # Every kernel of both networks moved (not just "something changed").
+    assert _changed(g0, _weights(gan.generator))
+    assert _changed(d0, _weights(gan.discriminator))
+    # Two generator steps; the discriminator stepped d_steps times for each.
+    assert gan.d_steps == recipe.d_steps
+    assert int(gan.g_optimizer.iterations) == 2
+    assert int(gan.d_optimizer.iterations) == 2 * recipe.d_steps
+
+
+class _Recorder(ganzoo.WGANGP):
+    """Records the order of updates and the real batch each critic step sees."""
+
+    def discriminator_step(self, real, labels):
+        self.calls.append(("D", np.array(real)))
+        return super().discriminator_step(real, labels)
+
+    def generator_step(self, batch):
+        self.calls.append(("G", int(batch)))
+        return super().generator_step(batch)
+
+
+def test_each_discriminator_step_gets_its_own_real_batch_then_one_generator_step():
+    base = tiny_model("wgan_gp_mnist")
+    gan = _Recorder(base.generator, base.discriminator, d_steps=5, g_batch_size=3)
+    gan.calls = []
+    gan.compile(run_eagerly=True)
+    batch = real_batch(gan, per_step=2)
+    gan.fit(as_dataset(batch), epochs=1, verbose=0)
+
+    assert [kind for kind, _ in gan.calls] == ["D"] * 5 + ["G"]
+    slices = [x for kind, x in gan.calls if kind == "D"]
+    np.testing.assert_array_equal(np.concatenate(slices), batch)  # disjoint, in order, all used
+    assert gan.calls[-1][1] == 3  # g_batch_size latent samples in the G step
+
+
+def test_linear_decay_schedule_counts_generator_iterations():
+    gan = tiny_model("wgan_gp_cifar10_resnet")
+    # The recipe: Adam(2e-4, beta_1=0, beta_2=0.9), linear decay over 100k G iterations.
+    assert gan.d_optimizer.beta_1 == 0.0 and gan.d_optimizer.beta_2 == 0.9
+    schedule = gan.d_optimizer._learning_rate  # the LearningRateSchedule object
+    # 5 D steps per G step: the D schedule at D-step 5 * 50_000 equals G's at 50_000: half.
+    assert float(schedule(5 * 50_000)) == pytest.approx(1e-4)
+    assert float(gan.g_optimizer._learning_rate(50_000)) == pytest.approx(1e-4)
+    assert float(schedule(5 * 100_000)) == pytest.approx(0.0)
+
+
+def test_generate_is_seeded_shaped_and_bounded():
+    gan = tiny_model("dcgan_mnist")
+    a = gan.generate(5, seed=0)
+    b = gan.generate(5, seed=0)
+    c = gan.generate(5, seed=1)
+    assert a.shape == (5, 28, 28, 1) and a.dtype == np.float32
+    assert np.all(a >= -1) and np.all(a <= 1)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    # generate uses exactly gan.latent(num, seed) through the generator in inference mode.
+    z = gan.latent(5, seed=0)
+    np.testing.assert_allclose(a, gan.generator(z, training=False), atol=1e-6)
+    with pytest.raises(ValueError, match="Received: num=0"):
+        gan.generate(0)
+
+
+def test_overrides_change_shapes():
+    gan = ganzoo.create_model(
+        "dcgan_mnist", compile=False, image_shape=(32, 32, 3), latent_dim=16,
+        generator={"base_filters": 4}, discriminator={"base_filters": 4},
+    )
+    assert gan.latent_dim == 16 and gan.image_shape == (32, 32, 3)
+    assert gan.generate(2, seed=0).shape == (2, 32, 32, 3)
+
+
+@pytest.mark.parametrize("name", ["dcgan_mnist", "wgan_gp_mnist", "sngan_mnist"])
+def test_keras_save_load_round_trip_keeps_outputs_and_optimizer_state(name, tmp_path):
+    gan = tiny_model(name)
+    data = as_dataset(real_batch(gan), repeats=2)
+    gan.fit(data, epochs=1, verbose=0)
+    path = tmp_path / "gan.keras"
+    gan.save(path)
+
+    again = keras.models.load_model(path)
+    assert type(again) is type(gan)
+    assert again.d_steps == gan.d_steps and again.loss_name == gan.loss_name
+    np.testing.assert_array_equal(again.generate(4, seed=3), gan.generate(4, seed=3))
+    x = real_batch(gan)[: gan.d_steps * 2]
+    np.testing.assert_allclose(
+        again.discriminator(x, training=False), gan.discriminator(x, training=False), atol=1e-6
+    )
+    for opt_a, opt_b in ((again.d_optimizer, gan.d_optimizer), (again.g_optimizer, gan.g_optimizer)):
+        assert int(opt_a.iterations) == int(opt_b.iterations)
+        for va, vb in zip(opt_a.variables, opt_b.variables):
+            np.testing.assert_array_equal(np.array(va), np.array(vb))
+    # fit continues from the restored state
+    again.fit(data, epochs=1, verbose=0)
+    assert int(again.g_optimizer.iterations) == int(gan.g_optimizer.iterations) + 2
+
+
+def test_spectral_norm_holds_after_sngan_training():
+    from ganzoo.networks.layers import spectral_norm_layers
+
+    gan = tiny_model("sngan_mnist")
+    gan.fit(as_dataset(real_batch(gan), repeats=30), epochs=1, verbose=0)
+    layers = spectral_norm_layers(gan.discriminator)
+    assert layers, "SN-GAN discriminator has no spectral-norm layers"
+    for layer in layers:
+        kernel = np.array(layer.effective_kernel())
+        matrix = kernel.reshape(-1, kernel.shape[-1])
+        sigma = np.linalg.svd(matrix, compute_uv=False)[0]
+        assert sigma == pytest.approx(1.0, abs=0.05), layer.name
+
+
+def test_sngan_refuses_an_unnormalized_discriminator():
+    base = tiny_model("dcgan_mnist")
+    with pytest.raises(ValueError, match="spectral normalization.*Received:"):
+        ganzoo.SNGAN(base.generator, base.discriminator)
+
+
+def test_xla_train_step_runs_and_is_the_default_on_one_device():
+    gan = ganzoo.create_model("wgan_gp_mnist", **{"latent_dim": 8, "generator": {"base_filters": 4},
+                                                  "discriminator": {"base_filters": 4}})
+    assert gan.jit_compile is True
+    history = gan.fit(as_dataset(real_batch(gan), repeats=2), epochs=1, verbose=0)
+    assert np.isfinite(history.history["gp"][0])
+    assert int(gan.d_optimizer.iterations) == 10
+
+
+_DETERMINISM_SCRIPT = """
+import sys, numpy as np, tensorflow as tf
+sys.path.insert(0, sys.argv[1])
+from conftest import as_dataset, real_batch, tiny_model
+tf.config.experimental.enable_op_determinism()
+def run(seed):
+    gan = tiny_model("wgan_gp_mnist", seed=seed)
+    gan.fit(as_dataset(real_batch(gan), repeats=2), epochs=1, verbose=0)
+    return [np.array(v) for v in gan.generator.trainable_variables + gan.discriminator.trainable_variables]
+a, b, c = run(7), run(7), run(8)
+print("SAME", all(np.array_equal(x, y) for x, y in zip(a, b)))
+print("DIFFERENT", not np.array_equal(a[0], c[0]))
+"""
+
+
+def test_same_seed_gives_identical_weights_with_op_determinism():
+    # enable_op_determinism cannot be switched off again: run it in its own process.
+    import pathlib
+    import subprocess
+    import sys
+
+    tests_dir = str(pathlib.Path(__file__).parent)
+    out = subprocess.run(
+        [sys.executable, "-c", _DETERMINISM_SCRIPT, tests_dir],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "SAME True" in out.stdout
+    assert "DIFFERENT True" in out.stdout
+
+
+# --- bad input ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wgan():
+    return tiny_model("wgan_gp_mnist")
+
+
+def test_wrong_image_shape_is_refused(wgan):
+    bad = np.zeros((10, 32, 32, 1), "float32")
+    with pytest.raises(ValueError, match=r"shape \(batch, 28, 28, 1\).*Received: images of shape \(10, 32, 32, 1\)"):
+        wgan.fit(as_dataset(bad), verbose=0)
+
+
+def test_wrong_channel_count_is_refused(wgan):
+    bad = np.zeros((10, 28, 28, 3), "float32")
+    with pytest.raises(ValueError, match=r"Received: images of shape \(10, 28, 28, 3\)"):
+        wgan.fit(as_dataset(bad), verbose=0)
+
+
+def test_non_float_data_is_refused(wgan):
+    bad = np.zeros((10, 28, 28, 1), "uint8")
+    with pytest.raises(ValueError, match="Received: images of dtype uint8"):
+        wgan.fit(as_dataset(bad), verbose=0)
+
+
+def test_unscaled_data_is_refused_before_any_step(wgan):
+    before = int(wgan.d_optimizer.iterations)
+    bad = np.full((10, 28, 28, 1), 255.0, "float32")
+    with pytest.raises(ValueError, match=r"\[-1, 1\].*Received: a first batch with values in \[255, 255\]"):
+        wgan.fit(as_dataset(bad), verbose=0)
+    assert int(wgan.d_optimizer.iterations) == before
+
+
+def test_batch_smaller_than_the_d_step_split_is_refused(wgan):
+    bad = np.zeros((3, 28, 28, 1), "float32")
+    with pytest.raises(ValueError, match="d_steps=5.*Received: a batch of 3 images"):
+        wgan.fit(as_dataset(bad), verbose=0)
+    with pytest.raises(ValueError, match="Received: a batch of 7 images"):
+        wgan.fit(as_dataset(np.zeros((7, 28, 28, 1), "float32")), verbose=0)
+
+
+def test_compile_refuses_a_loss_argument(wgan):
+    with pytest.raises(ValueError, match="Received: loss='mse'"):
+        wgan.compile(loss="mse")

@@ -1,0 +1,102 @@
+"""The zoo registry: listing, lookup errors, recipe validation."""
+
+import pathlib
+
+import pytest
+
+import ganzoo
+from ganzoo import registry
+
+REQUIRED = {
+    "dcgan_mnist", "dcgan_cifar10", "dcgan_celeba64", "wgan_gp_mnist",
+    "wgan_gp_cifar10_resnet", "sngan_mnist", "sngan_cifar10", "sngan_cifar10_resnet",
+}
+
+
+def test_list_models_holds_every_recipe_file_sorted():
+    names = ganzoo.list_models()
+    assert REQUIRED <= set(names)
+    assert names == sorted(p.stem for p in registry.ZOO_DIR.glob("*.toml"))
+
+
+def test_list_models_wildcard():
+    assert ganzoo.list_models("sngan*") == sorted(n for n in ganzoo.list_models() if n.startswith("sngan"))
+    assert set(ganzoo.list_models("*_mnist")) >= {"dcgan_mnist", "wgan_gp_mnist", "sngan_mnist"}
+    assert ganzoo.list_models("nothing*") == []
+
+
+@pytest.mark.parametrize("name", sorted(REQUIRED))
+def test_every_recipe_cites_a_paper_and_matches_its_family(name):
+    recipe = ganzoo.get_recipe(name)
+    assert "arXiv:" in recipe.paper
+    family_defaults = {"dcgan": ("non_saturating",), "wgan_gp": ("wasserstein",), "sngan": ("hinge", "non_saturating")}
+    assert recipe.loss in family_defaults[recipe.family]
+
+
+def test_family_classes_follow_the_recipe():
+    gan = ganzoo.create_model("wgan_gp_mnist", compile=False, latent_dim=8,
+                              generator={"base_filters": 4}, discriminator={"base_filters": 4})
+    assert isinstance(gan, ganzoo.WGANGP)
+    assert gan.gp_weight == 10.0 and gan.d_steps == 5 and gan.loss_name == "wasserstein"
+
+
+def test_unknown_name_suggests_close_matches():
+    with pytest.raises(ValueError, match=r"Did you mean 'dcgan_mnist'.*Received: name='dcgan_mnsit'"):
+        ganzoo.create_model("dcgan_mnsit")
+
+
+def test_unknown_override_is_refused():
+    with pytest.raises(ValueError, match=r"Did you mean 'latent_dim'.*Received: latent_dims=3"):
+        ganzoo.create_model("dcgan_mnist", latent_dims=3)
+
+
+def test_bad_override_value_names_the_field():
+    with pytest.raises(registry.RecipeError, match=r"'d_steps' must be >= 1.*Received: d_steps=0"):
+        ganzoo.create_model("dcgan_mnist", d_steps=0)
+
+
+def _write_recipe(tmp_path, text):
+    path = tmp_path / "broken.toml"
+    path.write_text(text)
+    return path
+
+
+def _good_text():
+    return (registry.ZOO_DIR / "dcgan_mnist.toml").read_text()
+
+
+def test_malformed_recipe_names_file_and_missing_field(tmp_path):
+    text = "\n".join(l for l in _good_text().splitlines() if not l.startswith("latent_dim"))
+    path = _write_recipe(tmp_path, text)
+    with pytest.raises(registry.RecipeError, match=r"broken\.toml: missing required field 'latent_dim'"):
+        registry.load_recipe(path)
+
+
+def test_malformed_recipe_names_file_and_wrong_type(tmp_path):
+    path = _write_recipe(tmp_path, _good_text().replace("batch_size = 128", 'batch_size = "big"'))
+    with pytest.raises(registry.RecipeError, match=r"broken\.toml: field 'batch_size' must be of type int.*Received: batch_size='big'"):
+        registry.load_recipe(path)
+
+
+def test_malformed_recipe_names_unknown_network_class(tmp_path):
+    path = _write_recipe(tmp_path, _good_text().replace('class = "DCGANGenerator"', 'class = "DCGANGenerater"'))
+    with pytest.raises(registry.RecipeError, match=r"broken\.toml: field 'generator.class'.*DCGANGenerater"):
+        registry.load_recipe(path)
+
+
+def test_malformed_recipe_names_unknown_field(tmp_path):
+    path = _write_recipe(tmp_path, "lr = 1\n" + _good_text())
+    with pytest.raises(registry.RecipeError, match=r"broken\.toml: unknown field 'lr'"):
+        registry.load_recipe(path)
+
+
+def test_invalid_toml_names_the_file(tmp_path):
+    path = _write_recipe(tmp_path, "family = \n")
+    with pytest.raises(registry.RecipeError, match=r"broken\.toml: not valid TOML"):
+        registry.load_recipe(path)
+
+
+def test_pretrained_request_without_weights_is_refused(monkeypatch, tmp_path):
+    monkeypatch.setattr(registry, "SAVED_MODELS_DIR", pathlib.Path(tmp_path))
+    with pytest.raises(ValueError, match=r"No pretrained weights for 'dcgan_cifar10'.*Received: name='dcgan_cifar10', pretrained=True"):
+        ganzoo.create_model("dcgan_cifar10", pretrained=True)
