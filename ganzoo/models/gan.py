@@ -491,6 +491,8 @@ class GAN(keras.Model):
         refused before any step runs.
         """
         self._check_first_batch(x)
+        if isinstance(x, tf.data.Dataset):
+            kwargs.setdefault("shuffle", False)  # a Dataset shuffles itself
         return super().fit(x, y, **kwargs)
 
     def _check_first_batch(self, x):

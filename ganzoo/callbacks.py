@@ -1,0 +1,88 @@
+"""Keras callbacks for GAN training runs."""
+
+import json
+import pathlib
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ganzoo import images as images_lib
+from ganzoo import runs
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Writes a grid of samples from a fixed latent seed after every epoch.
+
+    The same ``seed`` every epoch makes the grids comparable across epochs.
+    Writes ``<out_dir>/epoch_NNN.png`` and, if ``log_dir`` is given, a
+    TensorBoard image summary.
+
+    Args:
+        out_dir: directory of the PNG files.
+        num: images per grid.
+        seed: latent seed (see `ganzoo.GAN.generate`).
+        log_dir: optional TensorBoard log directory.
+    """
+
+    def __init__(self, out_dir, num=64, seed=0, log_dir=None):
+        super().__init__()
+        self.out_dir = pathlib.Path(out_dir)
+        self.num = num
+        self.seed = seed
+        self.log_dir = log_dir
+        self._writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        grid = images_lib.grid(self.model.generate(self.num, seed=self.seed))
+        images_lib.save_png(grid, self.out_dir / f"epoch_{epoch + 1:03d}.png")
+        if self.log_dir is not None:
+            if self._writer is None:
+                self._writer = tf.summary.create_file_writer(str(self.log_dir))
+            with self._writer.as_default():
+                tf.summary.image("samples", grid[None], step=epoch + 1)
+            self._writer.flush()
+
+
+class MetricsLog(keras.callbacks.Callback):
+    """Appends one JSON line per finished epoch to a ``metrics.jsonl`` file.
+
+    Each line holds ``epoch`` (1-based), the epoch's logs and ``seconds`` of
+    wall time. Lines of epochs at or after the current one (left by a run that
+    was killed and resumed) are replaced, so every epoch appears once.
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = pathlib.Path(path)
+        self._start = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        record = {"epoch": epoch + 1}
+        record.update({k: float(np.asarray(v)) for k, v in (logs or {}).items()})
+        record["seconds"] = round(time.time() - (self._start or time.time()), 3)
+        kept = []
+        if self.path.exists():
+            for line in self.path.read_text().splitlines():
+                if line.strip() and json.loads(line).get("epoch", 0) < epoch + 1:
+                    kept.append(line)
+        kept.append(json.dumps(record))
+        tmp = self.path.with_suffix(".jsonl.tmp")
+        tmp.write_text("\n".join(kept) + "\n")
+        tmp.replace(self.path)
+
+
+class AtomicCheckpoint(keras.callbacks.Callback):
+    """Saves the whole GAN (weights, optimizers, config) to a ``.keras`` file
+    after every epoch, through a temporary file and a rename."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = pathlib.Path(path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        runs.save_atomic(self.model, self.path)

@@ -1,0 +1,57 @@
+"""`ganzoo train NAME`: train a zoo entry on any image source, resumably."""
+
+from ganzoo.cli import _args
+
+
+def add_parser(sub):
+    p = sub.add_parser(
+        "train",
+        help="train a zoo entry",
+        description="Train a zoo entry. Rerunning the same command resumes a killed run "
+        "from its last completed epoch.",
+    )
+    p.add_argument("name", help="zoo entry (see `ganzoo list`)")
+    p.add_argument("--out", required=True, help="run directory (checkpoints, samples, logs)")
+    p.add_argument("--data", default=None,
+                   help="mnist_5k | tfds:NAME[:SPLIT] | image folder | .npz/.npy (default: the recipe's)")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=_args.positive_int, default=None)
+    length.add_argument("--steps", type=_args.positive_int, default=None, help="generator steps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=_args.positive_int, default=None,
+                   help="real images per discriminator step")
+    p.add_argument("--latent-dim", type=_args.positive_int, default=None)
+    p.add_argument("--d-steps", type=_args.positive_int, default=None)
+    p.add_argument("--lr", type=_args.positive_float, default=None, help="learning rate of both players")
+    p.add_argument("--lr-schedule", choices=["constant", "linear", "inverse_sqrt"], default=None)
+    p.add_argument("--ema", type=_args.unit_interval, default=None, metavar="DECAY",
+                   help="keep an EMA generator with this decay (e.g. 0.999)")
+    p.add_argument("--resize", action="store_true", help="upscale images smaller than the model's")
+    p.add_argument("--skip-corrupt", action="store_true", help="skip unreadable images with a warning")
+    p.add_argument("--data-dir", default=None, help="TFDS data directory")
+    p.add_argument("--no-xla", action="store_true", help="turn XLA compilation off")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    from ganzoo.train import train_run
+
+    train_run(
+        args.name,
+        args.out,
+        data=args.data,
+        epochs=args.epochs,
+        steps=args.steps,
+        seed=args.seed,
+        jit_compile=False if args.no_xla else "auto",
+        resize=args.resize,
+        skip_corrupt=args.skip_corrupt,
+        data_dir=args.data_dir,
+        batch_size=args.batch_size,
+        latent_dim=args.latent_dim,
+        d_steps=args.d_steps,
+        lr=args.lr,
+        lr_schedule=args.lr_schedule,
+        ema_decay=args.ema,
+    )
+    return 0

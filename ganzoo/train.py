@@ -1,0 +1,163 @@
+"""A resumable training run: zoo entry + data + callbacks, all under one directory.
+
+`train_run` is what ``ganzoo train`` calls. Killing it (even with SIGKILL) and
+running the same command again continues from the last completed epoch with
+the same optimizer state, through `keras.callbacks.BackupAndRestore`.
+"""
+
+import json
+import math
+import pathlib
+import time
+
+import keras
+
+from ganzoo import callbacks as callbacks_lib
+from ganzoo import registry
+from ganzoo import runs
+
+
+def _overrides_for(recipe, batch_size=None, latent_dim=None, lr=None, lr_schedule=None,
+                   d_steps=None, ema_decay=None, total_steps=None):
+    """Recipe overrides from command-line style options (None = keep)."""
+    overrides = {}
+    if batch_size is not None:
+        overrides["batch_size"] = batch_size
+    if latent_dim is not None:
+        overrides["latent_dim"] = latent_dim
+    if d_steps is not None:
+        overrides["d_steps"] = d_steps
+    if ema_decay is not None:
+        overrides["ema_decay"] = float(ema_decay)
+    for key in ("d_optimizer", "g_optimizer"):
+        table = {}
+        if lr is not None:
+            table["learning_rate"] = float(lr)
+        if lr_schedule is not None:
+            table["schedule"] = lr_schedule
+            if lr_schedule == "linear":
+                table["decay_steps"] = int(total_steps or recipe.train_steps)
+        if table:
+            overrides[key] = table
+    return overrides
+
+
+def train_run(
+    name,
+    out,
+    data=None,
+    epochs=None,
+    steps=None,
+    seed=0,
+    jit_compile="auto",
+    resize=False,
+    skip_corrupt=False,
+    data_dir=None,
+    num_samples=64,
+    verbose="auto",
+    **options,
+):
+    """Trains zoo entry `name`, writing everything under `out`.
+
+    Args:
+        name: a zoo entry (see `ganzoo.list_models()`).
+        out: the run directory (created; see `ganzoo.runs` for its layout).
+        data: a source for `ganzoo.data.load` (default: the recipe's dataset).
+        epochs: epochs over the data (default: the recipe's ``epochs``).
+        steps: total generator steps instead of epochs.
+        seed: seeds weights, the model's random numbers and data shuffling.
+        jit_compile: passed to `GAN.compile`.
+        resize, skip_corrupt, data_dir: passed to `ganzoo.data.load`.
+        num_samples: images in each epoch's sample grid.
+        verbose: Keras progress-bar mode.
+        **options: ``batch_size``, ``latent_dim``, ``lr``, ``lr_schedule``,
+            ``d_steps``, ``ema_decay`` overrides of the recipe.
+
+    Returns:
+        The trained `ganzoo.GAN`.
+    """
+    from ganzoo import data as data_lib
+
+    if epochs is not None and steps is not None:
+        raise ValueError(f"Give epochs or steps, not both. Received: epochs={epochs}, steps={steps}")
+    for key, value in (("epochs", epochs), ("steps", steps)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise ValueError(f"{key} must be a positive integer. Received: {key}={value!r}")
+    recipe = registry.get_recipe(name)
+    overrides = _overrides_for(recipe, total_steps=steps, **options)
+    if overrides:
+        recipe = recipe.with_overrides(**overrides)
+    source = data or recipe.dataset
+    out = pathlib.Path(out).expanduser()
+
+    settings = {
+        "model": name,
+        "overrides": overrides,
+        "data": str(source),
+        "epochs": epochs,
+        "steps": steps,
+        "seed": seed,
+    }
+    run_file = out / runs.RUN_FILE
+    if run_file.exists():
+        previous = json.loads(run_file.read_text())
+        if previous != settings:
+            raise FileExistsError(
+                f"The output directory holds a different run ({previous}); choose another --out "
+                f"or delete it. Received: out={str(out)!r} with settings {settings}"
+            )
+        if (out / runs.FINAL).exists():
+            print(f"Run in {out} is already complete; nothing to do.")
+            return keras.models.load_model(out / runs.FINAL)
+    elif out.exists() and any(out.iterdir()):
+        raise FileExistsError(
+            "The output directory is not empty and holds no ganzoo run. "
+            f"Received: out={str(out)!r}"
+        )
+
+    h, w, c = recipe.image_shape
+    dataset = data_lib.load(
+        source,
+        batch_size=recipe.batch_size,
+        d_steps=recipe.d_steps,
+        image_size=(h, w),
+        channels=c,
+        labels=bool(recipe.num_classes),
+        seed=seed,
+        resize=resize,
+        skip_corrupt=skip_corrupt,
+        data_dir=data_dir,
+    )
+    steps_per_epoch = None
+    if steps is not None:
+        per_epoch = int(dataset.cardinality())
+        if per_epoch <= 0:
+            raise ValueError(f"The data yields no full batch. Received: data={source!r}")
+        steps_per_epoch = min(steps, per_epoch)
+        epochs = math.ceil(steps / steps_per_epoch)
+        dataset = dataset.repeat()
+    elif epochs is None:
+        epochs = recipe.epochs or 1
+
+    out.mkdir(parents=True, exist_ok=True)
+    run_file.write_text(json.dumps(settings, indent=2) + "\n")
+
+    keras.utils.set_random_seed(seed)
+    gan = registry.build_from_recipe(recipe, seed=seed)
+    gan.compile(jit_compile=jit_compile)
+
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(out / "backup")),
+        callbacks_lib.MetricsLog(out / "metrics.jsonl"),
+        callbacks_lib.SampleGrid(
+            out / "samples", num=num_samples, seed=seed, log_dir=out / "tensorboard" / "samples"
+        ),
+        keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False),
+        callbacks_lib.AtomicCheckpoint(out / runs.CHECKPOINT),
+    ]
+    start = time.time()
+    gan.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
+            verbose=verbose)
+    runs.save_atomic(gan, out / runs.FINAL)
+    print(f"Trained {name} for {epochs} epoch(s) in {time.time() - start:.1f}s; model: {out / runs.FINAL}")
+    return gan
