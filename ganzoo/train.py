@@ -55,6 +55,7 @@ def train_run(
     data_dir=None,
     num_samples=64,
     verbose="auto",
+    recipe_overrides=None,
     **options,
 ):
     """Trains zoo entry `name`, writing everything under `out`.
@@ -70,6 +71,8 @@ def train_run(
         resize, skip_corrupt, data_dir: passed to `ganzoo.data.load`.
         num_samples: images in each epoch's sample grid.
         verbose: Keras progress-bar mode.
+        recipe_overrides: any recipe fields to replace (tables merged), as
+            in `ganzoo.create_model`.
         **options: ``batch_size``, ``latent_dim``, ``lr``, ``lr_schedule``,
             ``d_steps``, ``ema_decay`` overrides of the recipe.
 
@@ -84,7 +87,11 @@ def train_run(
         if value is not None and (not isinstance(value, int) or value < 1):
             raise ValueError(f"{key} must be a positive integer. Received: {key}={value!r}")
     recipe = registry.get_recipe(name)
-    overrides = _overrides_for(recipe, total_steps=steps, **options)
+    overrides = dict(recipe_overrides or {})
+    for key, value in _overrides_for(recipe, total_steps=steps, **options).items():
+        if isinstance(value, dict):
+            value = {**overrides.get(key, {}), **value}
+        overrides[key] = value
     if overrides:
         recipe = recipe.with_overrides(**overrides)
     source = data or recipe.dataset

@@ -1,6 +1,7 @@
 """Argument types shared by the sub-commands: errors that say what was received."""
 
 import argparse
+import tomllib
 
 
 def positive_int(text):
@@ -28,3 +29,29 @@ def unit_interval(text):
     if value >= 1:
         raise argparse.ArgumentTypeError(f"expected a number in (0, 1). Received: {text!r}")
     return value
+
+
+def recipe_override(text):
+    """Parses ``field=value`` or ``table.key=value`` with a TOML value."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected FIELD=VALUE. Received: {text!r}")
+    try:
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value  # a bare word is a string
+    path = key.strip().split(".")
+    if len(path) > 2:
+        raise argparse.ArgumentTypeError(f"expected FIELD or TABLE.KEY before '='. Received: {text!r}")
+    return path, parsed
+
+
+def merge_overrides(items):
+    """Turns parsed ``--set`` items into recipe overrides (tables merged)."""
+    overrides = {}
+    for path, value in items:
+        if len(path) == 1:
+            overrides[path[0]] = value
+        else:
+            overrides.setdefault(path[0], {})[path[1]] = value
+    return overrides

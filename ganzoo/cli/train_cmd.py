@@ -29,6 +29,9 @@ def add_parser(sub):
     p.add_argument("--resize", action="store_true", help="upscale images smaller than the model's")
     p.add_argument("--skip-corrupt", action="store_true", help="skip unreadable images with a warning")
     p.add_argument("--data-dir", default=None, help="TFDS data directory")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", type=_args.recipe_override,
+                   help="override any recipe field with a TOML value, e.g. generator.base_filters=32 "
+                   "(repeatable)")
     p.add_argument("--no-xla", action="store_true", help="turn XLA compilation off")
     p.set_defaults(func=run)
 
@@ -53,5 +56,6 @@ def run(args):
         lr=args.lr,
         lr_schedule=args.lr_schedule,
         ema_decay=args.ema,
+        recipe_overrides=_args.merge_overrides(args.set),
     )
     return 0
