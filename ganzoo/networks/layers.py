@@ -170,7 +170,7 @@ class _SpectralNormMixin:
     def _normalized_weight(self, training):
         """`W_bar` in the compute dtype; assigns the new `u` if training."""
         w_bar, _, u_new = self._normalize()
-        if True:
+        if training:
             self.u.assign(ops.cast(u_new, self.u.dtype))
         return ops.cast(w_bar, self.compute_dtype)
 

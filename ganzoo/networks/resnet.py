@@ -66,13 +66,19 @@ def _generator_block(x, labels, filters, num_classes, index, residual_init, othe
     h = keras.layers.ReLU(name=f"{prefix}_relu1")(h)
     h = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{prefix}_up")(h)
     h = keras.layers.Conv2D(
-        filters, 3, padding="same", kernel_initializer=residual_init(),
+        filters,
+        3,
+        padding="same",
+        kernel_initializer=residual_init(),
         name=f"{prefix}_conv1",
     )(h)
     h = norm(h, "bn2")
     h = keras.layers.ReLU(name=f"{prefix}_relu2")(h)
     h = keras.layers.Conv2D(
-        filters, 3, padding="same", kernel_initializer=residual_init(),
+        filters,
+        3,
+        padding="same",
+        kernel_initializer=residual_init(),
         name=f"{prefix}_conv2",
     )(h)
     shortcut = keras.layers.UpSampling2D(
