@@ -8,6 +8,7 @@ The public API::
     images = gan.generate(16, seed=0)
 """
 
+from ganzoo import data
 from ganzoo import losses
 from ganzoo import networks
 from ganzoo.models import DCGAN, GAN, SNGAN, WGANGP
@@ -23,6 +24,7 @@ __all__ = [
     "create_model",
     "get_recipe",
     "list_models",
+    "data",
     "losses",
     "networks",
 ]
