@@ -7,16 +7,9 @@ code's own output.
 
 import json
 import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-try:  # Until the package is installed (`pip install -e .`), use the checkout.
-    import ganzoo  # noqa: F401
-except ImportError:  # pragma: no cover
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import keras
 import tensorflow as tf
