@@ -10,13 +10,15 @@ arXiv:1802.05957).
 
 import keras
 
+from ganzoo.networks.base import Network
+
 from ganzoo.networks import layers as L
 
 _NORMALIZATIONS = ("batch", "layer", "none")
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
-class DCGANGenerator(keras.Model):
+class DCGANGenerator(Network):
     """DCGAN generator (Radford et al. 2015, arXiv:1511.06434, Fig. 1).
 
     `z -> Dense(s*s*base_filters*2^k) -> BN -> ReLU -> (k - 1) x
@@ -50,6 +52,15 @@ class DCGANGenerator(keras.Model):
         Images `(batch, H, W, C)`, float32 in [-1, 1] (tanh), also under a
         mixed-precision policy.
     """
+
+    config_args = (
+        "latent_dim",
+        "image_shape",
+        "base_filters",
+        "num_classes",
+        "kernel_size",
+        "kernel_initializer",
+    )
 
     def __init__(
         self,
@@ -117,24 +128,10 @@ class DCGANGenerator(keras.Model):
         self.kernel_size = kernel_size
         self.kernel_initializer = kernel_initializer
 
-    def get_config(self):
-        return {
-            **L._network_base_config(self),
-            "latent_dim": self.latent_dim,
-            "image_shape": self.image_shape,
-            "base_filters": self.base_filters,
-            "num_classes": self.num_classes,
-            "kernel_size": self.kernel_size,
-            "kernel_initializer": L._serialize_initializer(self.kernel_initializer),
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
-class DCGANDiscriminator(keras.Model):
+class DCGANDiscriminator(Network):
     """DCGAN discriminator (Radford et al. 2015, arXiv:1511.06434).
 
     `k x [Conv2D(stride 2, same) -> norm -> LeakyReLU(0.2)]` with
@@ -177,6 +174,17 @@ class DCGANDiscriminator(keras.Model):
     Returns:
         Logits `(batch, 1)`, float32.
     """
+
+    config_args = (
+        "image_shape",
+        "base_filters",
+        "num_classes",
+        "spectral_norm",
+        "kernel_size",
+        "normalization",
+        "kernel_initializer",
+        "power_iterations",
+    )
 
     def __init__(
         self,
@@ -257,19 +265,3 @@ class DCGANDiscriminator(keras.Model):
         self.kernel_initializer = kernel_initializer
         self.power_iterations = power_iterations
 
-    def get_config(self):
-        return {
-            **L._network_base_config(self),
-            "image_shape": self.image_shape,
-            "base_filters": self.base_filters,
-            "num_classes": self.num_classes,
-            "spectral_norm": self.spectral_norm,
-            "kernel_size": self.kernel_size,
-            "normalization": self.normalization,
-            "kernel_initializer": L._serialize_initializer(self.kernel_initializer),
-            "power_iterations": self.power_iterations,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

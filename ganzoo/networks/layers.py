@@ -739,8 +739,3 @@ def _batch_norm(name):
     return keras.layers.BatchNormalization(
         momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name
     )
-
-
-def _network_base_config(model):
-    return {"name": model.name, "trainable": model.trainable}
-

@@ -20,6 +20,8 @@ replaces all of them.
 
 import keras
 
+from ganzoo.networks.base import Network
+
 from ganzoo.networks import layers as L
 
 _POOLINGS = ("sum", "mean")
@@ -91,7 +93,7 @@ def _generator_block(x, labels, filters, num_classes, index, residual_init, othe
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
-class ResNetGenerator(keras.Model):
+class ResNetGenerator(Network):
     """ResNet generator of WGAN-GP / SN-GAN (arXiv:1704.00028, 1802.05957).
 
     `z -> Dense(s*s*b) -> k up-blocks (b channels) -> BN -> ReLU -> conv3x3
@@ -123,6 +125,8 @@ class ResNetGenerator(keras.Model):
     Returns:
         Images `(batch, H, W, C)`, float32 in [-1, 1].
     """
+
+    config_args = ("latent_dim", "image_shape", "base_filters", "num_classes", "kernel_initializer")
 
     def __init__(
         self,
@@ -179,23 +183,10 @@ class ResNetGenerator(keras.Model):
         self.num_classes = num_classes
         self.kernel_initializer = kernel_initializer
 
-    def get_config(self):
-        return {
-            **L._network_base_config(self),
-            "latent_dim": self.latent_dim,
-            "image_shape": self.image_shape,
-            "base_filters": self.base_filters,
-            "num_classes": self.num_classes,
-            "kernel_initializer": L._serialize_initializer(self.kernel_initializer),
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
-class ResNetDiscriminator(keras.Model):
+class ResNetDiscriminator(Network):
     """ResNet critic of WGAN-GP / discriminator of SN-GAN.
 
     Gulrajani et al. 2017 (arXiv:1704.00028) and Miyato et al. 2018
@@ -243,6 +234,16 @@ class ResNetDiscriminator(keras.Model):
     Returns:
         Logits `(batch, 1)`, float32.
     """
+
+    config_args = (
+        "image_shape",
+        "base_filters",
+        "num_classes",
+        "spectral_norm",
+        "pooling",
+        "kernel_initializer",
+        "power_iterations",
+    )
 
     def __init__(
         self,
@@ -333,18 +334,3 @@ class ResNetDiscriminator(keras.Model):
         self.kernel_initializer = kernel_initializer
         self.power_iterations = power_iterations
 
-    def get_config(self):
-        return {
-            **L._network_base_config(self),
-            "image_shape": self.image_shape,
-            "base_filters": self.base_filters,
-            "num_classes": self.num_classes,
-            "spectral_norm": self.spectral_norm,
-            "pooling": self.pooling,
-            "kernel_initializer": L._serialize_initializer(self.kernel_initializer),
-            "power_iterations": self.power_iterations,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

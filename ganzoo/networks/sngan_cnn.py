@@ -8,11 +8,13 @@ G 512-256-128-64, D 64-64-128-128-256-256-512).
 
 import keras
 
+from ganzoo.networks.base import Network
+
 from ganzoo.networks import layers as L
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
-class SNGANCNNGenerator(keras.Model):
+class SNGANCNNGenerator(Network):
     """SN-GAN standard-CNN generator (Miyato et al. 2018, Table 3a).
 
     `z -> Dense(s*s*8b) -> BN -> ReLU -> k x [Deconv 4x4 stride 2 -> BN ->
@@ -42,6 +44,8 @@ class SNGANCNNGenerator(keras.Model):
     Returns:
         Images `(batch, H, W, C)`, float32 in [-1, 1].
     """
+
+    config_args = ("latent_dim", "image_shape", "base_filters", "num_classes", "kernel_initializer")
 
     def __init__(
         self,
@@ -105,23 +109,10 @@ class SNGANCNNGenerator(keras.Model):
         self.num_classes = num_classes
         self.kernel_initializer = kernel_initializer
 
-    def get_config(self):
-        return {
-            **L._network_base_config(self),
-            "latent_dim": self.latent_dim,
-            "image_shape": self.image_shape,
-            "base_filters": self.base_filters,
-            "num_classes": self.num_classes,
-            "kernel_initializer": L._serialize_initializer(self.kernel_initializer),
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
-class SNGANCNNDiscriminator(keras.Model):
+class SNGANCNNDiscriminator(Network):
     """SN-GAN standard-CNN discriminator (Miyato et al. 2018, Table 3b).
 
     `conv3x3 s1 b -> conv4x4 s2 b -> conv3x3 s1 2b -> conv4x4 s2 2b ->
@@ -155,6 +146,15 @@ class SNGANCNNDiscriminator(keras.Model):
     Returns:
         Logits `(batch, 1)`, float32.
     """
+
+    config_args = (
+        "image_shape",
+        "base_filters",
+        "num_classes",
+        "spectral_norm",
+        "kernel_initializer",
+        "power_iterations",
+    )
 
     def __init__(
         self,
@@ -221,17 +221,3 @@ class SNGANCNNDiscriminator(keras.Model):
         self.kernel_initializer = kernel_initializer
         self.power_iterations = power_iterations
 
-    def get_config(self):
-        return {
-            **L._network_base_config(self),
-            "image_shape": self.image_shape,
-            "base_filters": self.base_filters,
-            "num_classes": self.num_classes,
-            "spectral_norm": self.spectral_norm,
-            "kernel_initializer": L._serialize_initializer(self.kernel_initializer),
-            "power_iterations": self.power_iterations,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
