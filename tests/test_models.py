@@ -233,3 +233,16 @@ def test_batch_smaller_than_the_d_step_split_is_refused(wgan):
 def test_compile_refuses_a_loss_argument(wgan):
     with pytest.raises(ValueError, match="Received: loss='mse'"):
         wgan.compile(loss="mse")
+
+
+def test_generator_ema_is_the_decayed_average_and_is_used_for_sampling():
+    gan = tiny_model("dcgan_mnist", ema_decay=0.75)
+    w0 = [np.array(v) for v in gan.generator.weights]
+    np.testing.assert_array_equal(np.array(gan.ema_generator.weights[0]), w0[0])
+    gan.fit(as_dataset(real_batch(gan, per_step=4)), epochs=1, verbose=0)
+    w1 = [np.array(v) for v in gan.generator.weights]
+    for avg, a, b in zip(gan.ema_generator.weights, w0, w1):
+        np.testing.assert_allclose(np.array(avg), 0.75 * a + 0.25 * b, rtol=1e-5, atol=1e-7)
+    z = gan.latent(3, seed=0)
+    np.testing.assert_allclose(gan.generate(3, seed=0), gan.ema_generator(z, training=False), atol=1e-6)
+    assert not np.allclose(gan.generate(3, seed=0), gan.generator(z, training=False))
