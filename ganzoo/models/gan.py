@@ -473,7 +473,7 @@ class GAN(keras.Model):
         out = []
         for start in range(0, num, batch_size):
             zb = z[start : start + batch_size]
-            yb = None if labels is None else labels[start : start + batch_size]
+            yb = None if labels is None else tf.constant(labels[start : start + batch_size])
             out.append(
                 keras.ops.convert_to_numpy(
                     self.sampling_generator(self._generator_inputs(zb, yb), training=False)
