@@ -159,7 +159,7 @@ def get_loss(name):
 
 
 def gradient_penalty(
-    critic, real, fake, *, labels=None, seed=None, training=True, epsilon=1e-12
+    critic, real, fake, *, labels=None, seed=None, alpha=None, training=True, epsilon=1e-12
 ):
     """Two-sided gradient penalty of WGAN-GP (Gulrajani et al. 2017, Algorithm 1).
 
@@ -177,6 +177,9 @@ def gradient_penalty(
         fake: float Tensor of the same shape.
         labels: optional int Tensor (batch,) passed to a conditional critic.
         seed: a `keras.random.SeedGenerator` (or int) for alpha.
+        alpha: optional float Tensor (batch,) of mixing weights to use instead
+            of drawing them (the GAN engine draws them itself so that replicas
+            under tf.distribute get independent values).
         training: passed to the critic call.
         epsilon: added under the square root of the squared norm.
 
@@ -195,7 +198,10 @@ def gradient_penalty(
             )
     batch = tf.shape(real)[0]
     alpha_shape = tf.concat([[batch], tf.ones([tf.rank(real) - 1], tf.int32)], 0)
-    alpha = keras.random.uniform(alpha_shape, 0.0, 1.0, seed=seed)
+    if alpha is None:
+        alpha = keras.random.uniform(alpha_shape, 0.0, 1.0, seed=seed)
+    else:
+        alpha = tf.reshape(_as_float32(alpha), alpha_shape)
     x_hat = alpha * real + (1.0 - alpha) * fake
     with tf.GradientTape() as tape:
         tape.watch(x_hat)

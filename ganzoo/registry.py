@@ -21,6 +21,7 @@ g_batch_size   no       latent samples per generator step
 gp_weight      no       gradient-penalty weight (``wgan_gp`` only)
 num_classes    no       classes of a conditional entry
 ema_decay      no       keep an EMA of the generator's weights for sampling
+sync_batchnorm no       BatchNorm statistics over all replicas (tf.distribute)
 generator      yes      table: ``class`` (a `ganzoo.networks` class) + arguments
 discriminator  yes      table: the same
 d_optimizer    yes      table: optimizer settings (see `ganzoo.optimizers`)
@@ -66,6 +67,7 @@ _FIELDS = {
     "gp_weight": ((int, float), False),
     "num_classes": (int, False),
     "ema_decay": (float, False),
+    "sync_batchnorm": (bool, False),
     "generator": (dict, True),
     "discriminator": (dict, True),
     "d_optimizer": (dict, True),
@@ -265,6 +267,8 @@ def build_from_recipe(recipe, seed=None):
         seed=seed,
         name=recipe.name,
     )
+    if "sync_batchnorm" in f:
+        kwargs["sync_batchnorm"] = f["sync_batchnorm"]
     if "ema_decay" in f:
         kwargs["ema_decay"] = f["ema_decay"]
     if "gp_weight" in f:

@@ -160,3 +160,13 @@ def test_gradient_penalty_is_reproducible_with_a_seed_generator():
     a = losses.gradient_penalty(QuadraticCritic(), real, fake, seed=keras.random.SeedGenerator(3))
     b = losses.gradient_penalty(QuadraticCritic(), real, fake, seed=keras.random.SeedGenerator(3))
     assert float(a) == float(b)
+
+
+def test_gradient_penalty_with_given_alpha_is_exact():
+    # quadratic critic, fake = 0: ||grad|| = alpha_i * ||real_i||
+    real = np.zeros((3, 1, 1, 2), "float32")
+    real[:, 0, 0, 0] = [2.0, 4.0, 1.0]
+    alpha = np.array([0.5, 0.5, 0.25], "float32")
+    gp = losses.gradient_penalty(QuadraticCritic(), real, np.zeros_like(real), alpha=alpha)
+    expected = np.mean([(0.5 * 2 - 1) ** 2, (0.5 * 4 - 1) ** 2, (0.25 * 1 - 1) ** 2])  # 0.5208
+    assert float(gp) == pytest.approx(expected, abs=1e-6)

@@ -24,6 +24,24 @@ def _num_replicas():
     return tf.distribute.get_strategy().num_replicas_in_sync
 
 
+def _sublayers(model):
+    """Every layer inside `model`, recursively (nested layers included)."""
+    return model._flatten_layers(include_self=False, recursive=True)
+
+
+def _on_cpus():
+    """True when every device of the current (multi-replica) strategy is a CPU."""
+    devices = tf.distribute.get_strategy().extended.worker_devices
+    return all("CPU" in d.upper() for d in devices)
+
+
+def _is_multi_worker():
+    return isinstance(
+        tf.distribute.get_strategy(),
+        (tf.distribute.MultiWorkerMirroredStrategy, tf.distribute.experimental.MultiWorkerMirroredStrategy),
+    )
+
+
 @keras.saving.register_keras_serializable(package="ganzoo")
 class GAN(keras.Model):
     """A generative adversarial network trained with `fit`.
@@ -38,8 +56,8 @@ class GAN(keras.Model):
             family's).
         d_steps: discriminator steps per generator step (default: the
             family's). Each gets its own slice of the real batch.
-        g_batch_size: number of latent samples in the generator step
-            (default: the per-D-step batch size).
+        g_batch_size: number of latent samples in the generator step, over
+            all replicas (default: the per-D-step batch size).
         optimizer_settings: dict ``{"d": settings, "g": settings}`` used by
             `compile()` when no optimizer is passed (see `ganzoo.optimizers`);
             default: the family's published settings.
@@ -52,6 +70,10 @@ class GAN(keras.Model):
             generator step (Yazici et al. 2019, "The Unusual Effectiveness of
             Averaging in GAN Training", arXiv:1806.04498); `generate` and the
             export then use it. BatchNorm statistics are averaged the same way.
+        sync_batchnorm: compute BatchNorm batch statistics over all replicas
+            under tf.distribute (`keras.layers.BatchNormalization(
+            synchronized=True)`), so N replicas train exactly like one device.
+            No effect on one device.
 
     Example:
 
@@ -83,6 +105,7 @@ class GAN(keras.Model):
         num_classes=None,
         seed=None,
         ema_decay=None,
+        sync_batchnorm=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -124,6 +147,12 @@ class GAN(keras.Model):
             raise ValueError(
                 f"ema_decay must be in (0, 1) or None. Received: ema_decay={ema_decay!r}"
             )
+        self.sync_batchnorm = bool(sync_batchnorm)
+        if self.sync_batchnorm:
+            for net in (generator, discriminator):
+                for layer in _sublayers(net):
+                    if isinstance(layer, keras.layers.BatchNormalization):
+                        layer.synchronized = True
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.ema_generator = None
         if self.ema_decay is not None:
@@ -207,6 +236,13 @@ class GAN(keras.Model):
             kwargs.pop(key, None)
         if jit_compile == "auto":
             jit_compile = _num_replicas() == 1
+        elif jit_compile and _num_replicas() > 1 and _on_cpus():
+            raise ValueError(
+                "XLA (jit_compile=True) fails under a multi-replica strategy on CPUs "
+                "(TensorFlow cannot place the compiled step's resources across CPU "
+                "devices); use jit_compile='auto' or False. Received: jit_compile=True "
+                f"with {_num_replicas()} CPU replicas"
+            )
         self.d_optimizer = optimizers_lib.build_optimizer(
             d_optimizer if d_optimizer is not None else self.optimizer_settings["d"],
             step_divisor=self.d_steps,
@@ -214,6 +250,12 @@ class GAN(keras.Model):
         self.g_optimizer = optimizers_lib.build_optimizer(
             g_optimizer if g_optimizer is not None else self.optimizer_settings["g"]
         )
+        if self.generator.dtype_policy.name == "mixed_float16":
+            # float16 gradients underflow: dynamic loss scaling on both players.
+            if not isinstance(self.d_optimizer, keras.optimizers.LossScaleOptimizer):
+                self.d_optimizer = keras.optimizers.LossScaleOptimizer(self.d_optimizer)
+            if not isinstance(self.g_optimizer, keras.optimizers.LossScaleOptimizer):
+                self.g_optimizer = keras.optimizers.LossScaleOptimizer(self.g_optimizer)
         super().compile(optimizer=None, jit_compile=jit_compile, **kwargs)
         # Build the optimizer slots now (inside any strategy scope), so that
         # checkpoints restore their state and distribution works.
@@ -286,7 +328,7 @@ class GAN(keras.Model):
             )
 
     def _split(self, images, labels):
-        """Splits the batch into `d_steps` disjoint per-step real batches."""
+        """Splits the batch into `d_steps` disjoint, equal per-step real batches."""
         n = images.shape[0]
         if n is not None and (n < self.d_steps or n % self.d_steps):
             raise ValueError(
@@ -295,24 +337,47 @@ class GAN(keras.Model):
                 f"{self.d_steps} (use batch_size * d_steps and drop_remainder=True). "
                 f"Received: a batch of {n} images"
             )
+        # Strided, not contiguous: step i takes rows i, i + d, i + 2d, ... Under
+        # tf.distribute each replica holds a contiguous slice of the global batch,
+        # and the strided split makes the union of the replicas' step-i batches
+        # exactly the step-i batch of one device (same math on any replica count).
         per_step = n // self.d_steps if n is not None else tf.shape(images)[0] // self.d_steps
         parts = []
         for i in range(self.d_steps):
-            x = images[i * per_step : (i + 1) * per_step]
-            y = None if labels is None else labels[i * per_step : (i + 1) * per_step]
+            x = images[i :: self.d_steps]
+            y = None if labels is None else labels[i :: self.d_steps]
             parts.append((x, y))
         return parts, per_step
 
     # --- sampling ----------------------------------------------------------
 
+    def _replica_draw(self, draw, batch):
+        """`draw(global_batch)`, then this replica's slice of it.
+
+        Every replica holds the same SeedGenerator state, so each draws the
+        same global sample and keeps its own rows: replicas get independent
+        noise, and N replicas see exactly the noise of one device.
+        """
+        replicas = _num_replicas()
+        if replicas == 1:
+            return draw(batch)
+        values = draw(batch * replicas)
+        replica_id = tf.distribute.get_replica_context().replica_id_in_sync_group
+        return values[replica_id * batch : (replica_id + 1) * batch]
+
     def _sample_latent(self, batch):
-        return keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        return self._replica_draw(
+            lambda n: keras.random.normal((n, self.latent_dim), seed=self.seed_generator), batch
+        )
 
     def _sample_labels(self, batch):
         if self.num_classes is None:
             return None
-        return keras.random.randint(
-            (batch,), 0, self.num_classes, seed=self.seed_generator, dtype="int32"
+        return self._replica_draw(
+            lambda n: keras.random.randint(
+                (n,), 0, self.num_classes, seed=self.seed_generator, dtype="int32"
+            ),
+            batch,
         )
 
     def _generator_inputs(self, z, labels):
@@ -393,9 +458,16 @@ class GAN(keras.Model):
         for real, y in parts:
             for name, value in self.discriminator_step(real, y).items():
                 self.trackers[name].update_state(value)
-        g_metrics = self.generator_step(self.g_batch_size or per_step)
+        g_batch = per_step
+        if self.g_batch_size is not None:
+            g_batch = self.g_batch_size // _num_replicas()
+        g_metrics = self.generator_step(g_batch)
         if self.ema_generator is not None:
             self._update_ema()
+        if _is_multi_worker():
+            # MultiWorkerMirroredStrategy cannot reduce scalars returned by
+            # train_step (tensorflow issue 72388): return rank-1 values.
+            return {k: tf.reshape(v, [1]) for k, v in self._results().items()}
         for name, value in g_metrics.items():
             self.trackers[name].update_state(value)
         return self._results()
@@ -538,6 +610,7 @@ class GAN(keras.Model):
                 "num_classes": self.num_classes,
                 "seed": self.seed,
                 "ema_decay": self.ema_decay,
+                "sync_batchnorm": self.sync_batchnorm,
             }
         )
         return config

@@ -2,6 +2,7 @@
 (arXiv:1704.00028)."""
 
 import keras
+import tensorflow as tf
 
 from ganzoo import losses as losses_lib
 from ganzoo.models.gan import GAN
@@ -40,9 +41,11 @@ class WGANGP(GAN):
         self.gp_weight = float(gp_weight)
 
     def discriminator_penalty(self, real, fake, labels):
-        gp = losses_lib.gradient_penalty(
-            self.discriminator, real, fake, labels=labels, seed=self.seed_generator
+        alpha = self._replica_draw(
+            lambda n: keras.random.uniform((n,), 0.0, 1.0, seed=self.seed_generator),
+            tf.shape(real)[0],
         )
+        gp = losses_lib.gradient_penalty(self.discriminator, real, fake, labels=labels, alpha=alpha)
         return self.gp_weight * gp, {"gp": gp}
 
     def get_config(self):

@@ -1,0 +1,164 @@
+"""tf.distribute and mixed precision on CPU.
+
+Multi-replica runs need logical devices configured before TensorFlow starts,
+so they run in subprocesses: 2 logical CPUs for MirroredStrategy, two worker
+processes on localhost for MultiWorkerMirroredStrategy.
+"""
+
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import keras
+
+from conftest import as_dataset, real_batch, tiny_model
+
+TESTS_DIR = str(pathlib.Path(__file__).parent)
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+_MIRRORED = textwrap.dedent(
+    """
+    import json, sys
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    sys.path.insert(0, sys.argv[1])
+    import numpy as np
+    from conftest import as_dataset, real_batch, tiny_model
+
+    SGD = {"name": "sgd", "learning_rate": 0.1}  # Adam's first step hides gradient scale
+
+    def weights(gan):
+        return [np.array(v.numpy()) for v in gan.generator.weights + gan.discriminator.weights]
+
+    def run(name, strategy):
+        with strategy.scope():
+            # Synchronized BatchNorm: both generators here use BatchNorm, whose batch
+            # statistics would otherwise be per replica.
+            gan = tiny_model(name, seed=5, sync_batchnorm=True)
+            gan.compile(d_optimizer=SGD, g_optimizer=SGD, jit_compile=False)
+        before = weights(gan)
+        batch = real_batch(gan, per_step=4, seed=1)  # global batch: 4 images per D step
+        history = gan.fit(as_dataset(batch), epochs=1, verbose=0)
+        return before, weights(gan), {k: v[0] for k, v in history.history.items()}, gan
+
+    report = {}
+    mirrored = tf.distribute.MirroredStrategy(["CPU:0", "CPU:1"])
+    for name in ("wgan_gp_mnist", "sngan_mnist", "dcgan_mnist"):
+        w0, w1, m1, _ = run(name, tf.distribute.get_strategy())
+        _, w2, m2, gan = run(name, mirrored)
+        report[name] = {
+            "replicas": mirrored.num_replicas_in_sync,
+            "max_weight_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(w1, w2)),
+            "max_weight_change": max(float(np.max(np.abs(a - b))) for a, b in zip(w0, w1)),
+            "metrics_one": m1, "metrics_two": m2,
+            "d_iterations": int(np.array(gan.d_optimizer.iterations.numpy())),
+        }
+    try:
+        with mirrored.scope():
+            tiny_model("dcgan_mnist", jit_compile=True)
+        report["jit_error"] = None
+    except ValueError as e:
+        report["jit_error"] = str(e)
+    print("REPORT" + json.dumps(report))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def mirrored_report():
+    out = subprocess.run([sys.executable, "-c", _MIRRORED, TESTS_DIR], capture_output=True,
+                         text=True, timeout=600, env=ENV)
+    assert out.returncode == 0, out.stderr[-4000:]
+    return json.loads(out.stdout.split("REPORT", 1)[1])
+
+
+@pytest.mark.parametrize("name", ["wgan_gp_mnist", "sngan_mnist", "dcgan_mnist"])
+def test_mirrored_two_replicas_match_one_device_at_the_same_global_batch(mirrored_report, name):
+    r = mirrored_report[name]
+    assert r["replicas"] == 2
+    # SGD steps are proportional to the gradient: a loss summed instead of averaged
+    # over replicas, or scaled twice, would move the weights 2x or 0.5x as far.
+    assert r["max_weight_change"] > 1e-3, r
+    assert r["max_weight_diff"] < 1e-5 * max(1.0, r["max_weight_change"]), r
+    assert r["d_iterations"] > 0
+    for key, value in r["metrics_one"].items():
+        assert r["metrics_two"][key] == pytest.approx(value, rel=1e-4, abs=1e-5), key
+
+
+def test_forced_xla_under_mirrored_strategy_on_cpu_is_refused(mirrored_report):
+    assert "Received: jit_compile=True with 2 CPU replicas" in mirrored_report["jit_error"]
+
+
+_WORKER = textwrap.dedent(
+    """
+    import json, os, sys
+    import tensorflow as tf
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    sys.path.insert(0, sys.argv[1])
+    import numpy as np
+    from conftest import real_batch, tiny_model
+    with strategy.scope():
+        gan = tiny_model("wgan_gp_mnist", seed=3, sync_batchnorm=True)  # BN statistics over all workers
+    # Each worker reads its own data (its own shard), so no auto-sharding.
+    batch = real_batch(gan, per_step=4, seed=int(sys.argv[3]))
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    ds = tf.data.Dataset.from_tensors(batch).repeat(3).with_options(options)
+    history = gan.fit(ds, epochs=1, verbose=0)
+    np.savez(sys.argv[2], *[np.array(v) for v in gan.generator.weights + gan.discriminator.weights])
+    print("LOSS", json.dumps({k: float(np.ravel(v)[0]) for k, v in history.history.items()}))
+    """
+)
+
+
+def _free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def test_multi_worker_mirrored_two_workers_end_with_identical_weights(tmp_path):
+    ports = _free_ports(2)
+    cluster = {"worker": [f"localhost:{p}" for p in ports]}
+    procs = []
+    for i in range(2):
+        env = {**ENV, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})}
+        procs.append(subprocess.Popen(
+            [sys.executable, "-c", _WORKER, TESTS_DIR, str(tmp_path / f"w{i}.npz"), str(i)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (stdout, stderr) in zip(procs, outs):
+        assert p.returncode == 0, stderr[-4000:]
+        assert "LOSS" in stdout
+    w0, w1 = np.load(tmp_path / "w0.npz"), np.load(tmp_path / "w1.npz")
+    assert len(w0.files) == len(w1.files) > 0
+    for key in w0.files:
+        np.testing.assert_array_equal(w0[key], w1[key])
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains_with_float32_variables_and_outputs(policy):
+    keras.mixed_precision.set_global_policy(policy)
+    gan = tiny_model("wgan_gp_mnist")
+    history = gan.fit(as_dataset(real_batch(gan), repeats=3), epochs=1, verbose=0)
+    assert all(np.isfinite(v[0]) for v in history.history.values())
+    assert all(v.dtype == "float32" for v in gan.generator.weights + gan.discriminator.weights)
+    assert gan.generator.compute_dtype == policy.split("_")[1]
+    images = gan.generate(2, seed=0)
+    assert images.dtype == np.float32 and np.all(np.abs(images) <= 1)
+    x = real_batch(gan)
+    assert str(gan.discriminator(x).dtype) in ("float32", "<dtype: 'float32'>")
+    scaled = policy == "mixed_float16"
+    assert isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer) == scaled
+    assert isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer) == scaled
