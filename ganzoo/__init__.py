@@ -12,6 +12,8 @@ from ganzoo import data
 from ganzoo import losses
 from ganzoo import networks
 from ganzoo.models import DCGAN, GAN, SNGAN, WGANGP
+from ganzoo.export import export_saved_model
+from ganzoo.metrics import evaluate
 from ganzoo.registry import create_model, get_recipe, list_models
 
 __version__ = "0.1.0"
@@ -22,6 +24,8 @@ __all__ = [
     "WGANGP",
     "SNGAN",
     "create_model",
+    "evaluate",
+    "export_saved_model",
     "get_recipe",
     "list_models",
     "data",

@@ -1,0 +1,347 @@
+"""Feature extractors: images in [-1, 1] -> feature vectors and class probabilities.
+
+Two extractors ship:
+
+* ``"mnist_5k_classifier"`` (`MNISTClassifierExtractor`), offline, for 28x28x1
+  digits: a small CNN that ganzoo trains on the ``mnist_5k`` "train" split
+  (``python -m ganzoo.metrics.train_classifier``) and ships in
+  ``saved_models/mnist_classifier/`` with a model card holding its test
+  accuracy and the sha256 of its weights, verified at every load. Features are
+  its penultimate layer (``"features"``, 64 units after ReLU), probabilities its
+  softmax over the 10 digits. Images are used at their native 28x28x1 size.
+* ``"inception_v3"`` (`InceptionV3Extractor`), the standard for FID/KID/IS
+  (Szegedy et al. 2016, "Rethinking the Inception Architecture for Computer
+  Vision", arXiv:1512.00567): ``keras.applications.InceptionV3`` with ImageNet
+  weights. Features are the 2048-d "pool3" activations
+  (``include_top=False, pooling="avg"``); probabilities, for IS, the 1000-way
+  softmax of the same network with its top (``include_top=True``; its
+  ``avg_pool`` layer gives the same features). Images are resized from their
+  size to 299x299 with bilinear interpolation (``tf.image.resize``, no
+  antialiasing), gray is repeated to RGB, and the [-1, 1] range is kept (it is
+  what `keras.applications.inception_v3.preprocess_input` produces). The
+  ImageNet weights (about 90 MB) are downloaded by Keras on first use and cached
+  in ``~/.keras/models``; without a network that fails, so use it only where a
+  download is possible or the cache is filled. Numbers from Keras' InceptionV3
+  are close to, but not identical with, those of the TF1 graph of the original
+  FID and IS code: compare only numbers computed with the same extractor.
+"""
+
+import hashlib
+import json
+import pathlib
+
+import numpy as np
+
+from ganzoo.metrics import _checks
+
+MNIST_CLASSIFIER_NAME = "mnist_5k_classifier"
+MNIST_CLASSIFIER_DIR = "mnist_classifier"
+MODEL_CARD = "model_card.json"
+FEATURE_LAYER = "features"
+INCEPTION_NAME = "inception_v3"
+INCEPTION_SIZE = (299, 299)
+
+
+def sha256_of(path):
+    """Hex sha256 of a file, read in 1 MB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class FeatureExtractor:
+    """Base class: maps batches of images in [-1, 1] to features and probabilities.
+
+    Subclasses set the attributes and implement `_forward`.
+
+    Attributes:
+        name: short name recorded in every result's protocol.
+        input_shape: ``(H, W, C)`` the images must have, or None (any size; resized).
+        resize: how images are resized before the network, for the protocol.
+        feature_dim: D, the length of a feature vector.
+        num_classes: C, the width of `probabilities`, or None.
+        batch_size: default images per network call.
+    """
+
+    name = "extractor"
+    input_shape = None
+    resize = "none"
+    feature_dim = None
+    num_classes = None
+    batch_size = 250
+
+    def _forward(self, images, need_probs):
+        """One batch: float32 ``(B, H, W, C)`` -> ``(features (B, D), probs (B, C) or None)``."""
+        raise NotImplementedError
+
+    def check(self, images, what="images"):
+        """Checks images for this extractor (float, finite, [-1, 1], shape); returns float32."""
+        return _checks.images(images, what, shape=self.input_shape)
+
+    def __call__(self, images, need_probs=False):
+        """Features (and probabilities) of one batch.
+
+        Args:
+            images: float ``(B, H, W, C)`` in [-1, 1].
+            need_probs: also return class probabilities.
+
+        Returns:
+            ``(features float32 (B, D), probs float32 (B, C) or None)``.
+        """
+        if need_probs and self.num_classes is None:
+            raise ValueError(
+                f"The extractor {self.name!r} gives no class probabilities. "
+                f"Received: need_probs={need_probs}"
+            )
+        feats, probs = self._forward(self.check(images), need_probs)
+        feats = np.asarray(feats, dtype=np.float32)
+        if not np.all(np.isfinite(feats)):
+            raise ValueError(
+                f"The extractor {self.name!r} produced non-finite features. Received: "
+                f"{int(np.size(feats) - np.count_nonzero(np.isfinite(feats)))} bad values"
+            )
+        return feats, (None if probs is None else np.asarray(probs, dtype=np.float32))
+
+    def features(self, images, batch_size=None):
+        """Features ``(N, D)`` float32 of images ``(N, H, W, C)`` in [-1, 1]."""
+        return self._batched(images, batch_size, False)[0]
+
+    def probabilities(self, images, batch_size=None):
+        """Class probabilities ``(N, C)`` float32 of images ``(N, H, W, C)`` in [-1, 1]."""
+        return self._batched(images, batch_size, True)[1]
+
+    def _batched(self, images, batch_size, need_probs):
+        batch_size = _checks.positive_int("batch_size", batch_size or self.batch_size)
+        images = np.asarray(images)
+        if images.ndim != 4 or images.shape[0] == 0:
+            raise ValueError(f"images must have shape (N, H, W, C). Received: shape={images.shape}")
+        feats, probs = [], []
+        for start in range(0, images.shape[0], batch_size):
+            f, p = self(images[start : start + batch_size], need_probs)
+            feats.append(f)
+            probs.append(p)
+        return np.concatenate(feats), (np.concatenate(probs) if need_probs else None)
+
+    def protocol(self):
+        """What to record with each number computed from this extractor."""
+        return {
+            "extractor": self.name,
+            "feature_dim": self.feature_dim,
+            "num_classes": self.num_classes,
+            "resize": self.resize,
+        }
+
+
+# --------------------------------------------------------------------------- MNIST
+
+
+def default_classifier_dir():
+    """``<saved models>/mnist_classifier``: under ``$GANZOO_SAVED_MODELS`` (the
+    registry's folder) if it holds one, else in this checkout's ``saved_models/``."""
+    from ganzoo import registry
+
+    configured = pathlib.Path(registry.SAVED_MODELS_DIR) / MNIST_CLASSIFIER_DIR
+    if (configured / MODEL_CARD).is_file():
+        return configured
+    return pathlib.Path(__file__).resolve().parents[2] / "saved_models" / MNIST_CLASSIFIER_DIR
+
+
+def read_model_card(directory=None):
+    """The classifier's model card (dict), from `directory` or the default location."""
+    directory = pathlib.Path(directory) if directory is not None else default_classifier_dir()
+    card_path = directory / MODEL_CARD
+    if not card_path.is_file():
+        raise ValueError(
+            f"No {MODEL_CARD} in the classifier directory; train it with "
+            "`python -m ganzoo.metrics.train_classifier --out saved_models/mnist_classifier`. "
+            f"Received: directory={str(directory)!r}"
+        )
+    try:
+        return json.loads(card_path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{card_path} is not valid JSON ({e}). Received: {str(card_path)!r}") from e
+
+
+def load_mnist_classifier(directory=None):
+    """Loads the shipped MNIST classifier after checking its sha256 against its model card.
+
+    Args:
+        directory: folder holding ``model_card.json`` and the weights file it
+            names; default ``saved_models/mnist_classifier``.
+
+    Returns:
+        ``(model, card)``: the uncompiled `keras.Model` (28x28x1 in [-1, 1] ->
+        10 softmax probabilities) and the model card dict.
+
+    Raises:
+        ValueError: missing files, or weights whose sha256 differs from the card's
+            (a corrupted or tampered file is never loaded).
+    """
+    import keras
+
+    directory = pathlib.Path(directory) if directory is not None else default_classifier_dir()
+    card = read_model_card(directory)
+    try:
+        weights = card["weights"]["file"]
+        expected = card["weights"]["sha256"]
+    except (KeyError, TypeError) as e:
+        raise ValueError(
+            f"The model card must name the weights file and its sha256 under 'weights'. "
+            f"Received: keys={sorted(card) if isinstance(card, dict) else card!r}"
+        ) from e
+    path = directory / weights
+    if not path.is_file():
+        raise ValueError(f"The classifier weights are missing. Received: {str(path)!r}")
+    actual = sha256_of(path)
+    if actual != expected:
+        raise ValueError(
+            f"The sha256 of {path} does not match its model card ({expected}): the file is "
+            "corrupted or was modified; restore it or retrain with "
+            f"`python -m ganzoo.metrics.train_classifier`. Received: sha256={actual}"
+        )
+    model = keras.models.load_model(path, compile=False)
+    return model, card
+
+
+class MNISTClassifierExtractor(FeatureExtractor):
+    """Features and probabilities of the shipped offline MNIST classifier.
+
+    Args:
+        directory: the classifier folder (default ``saved_models/mnist_classifier``).
+    """
+
+    name = MNIST_CLASSIFIER_NAME
+    input_shape = (28, 28, 1)
+    resize = "none (native 28x28x1)"
+
+    def __init__(self, directory=None):
+        import keras
+
+        model, self.card = load_mnist_classifier(directory)
+        self._net = keras.Model(
+            model.inputs[0], [model.get_layer(FEATURE_LAYER).output, model.outputs[0]]
+        )
+        self.feature_dim = int(model.get_layer(FEATURE_LAYER).output.shape[-1])
+        self.num_classes = int(model.outputs[0].shape[-1])
+
+    def _forward(self, images, need_probs):
+        feats, probs = self._net(images, training=False)
+        return feats.numpy(), (probs.numpy() if need_probs else None)
+
+    def protocol(self):
+        out = super().protocol()
+        out.update(
+            {
+                "feature_layer": f"{FEATURE_LAYER} (penultimate, ReLU)",
+                "classifier_test_accuracy": self.card.get("test_accuracy"),
+                "classifier_sha256": self.card["weights"]["sha256"],
+            }
+        )
+        return out
+
+
+# --------------------------------------------------------------------------- InceptionV3
+
+
+def inception_preprocess(images):
+    """Images in [-1, 1] -> InceptionV3 input: bilinear resize to 299x299, gray -> RGB.
+
+    Args:
+        images: float ``(B, H, W, C)`` in [-1, 1], C in {1, 3}.
+
+    Returns:
+        float32 tensor ``(B, 299, 299, 3)`` in [-1, 1].
+    """
+    import tensorflow as tf
+
+    x = tf.convert_to_tensor(images, tf.float32)
+    if x.shape[-1] not in (1, 3):
+        raise ValueError(f"InceptionV3 takes gray or RGB images. Received: {x.shape[-1]} channels")
+    if tuple(x.shape[1:3]) != INCEPTION_SIZE:
+        x = tf.image.resize(x, INCEPTION_SIZE, method="bilinear", antialias=False)
+    if x.shape[-1] == 1:
+        x = tf.repeat(x, 3, axis=-1)
+    return tf.clip_by_value(x, -1.0, 1.0)
+
+
+class InceptionV3Extractor(FeatureExtractor):
+    """2048-d pool3 features (and 1000-way ImageNet probabilities) of InceptionV3.
+
+    The network is built, and its ImageNet weights downloaded (once; cached by
+    Keras), only at the first call.
+    """
+
+    name = INCEPTION_NAME
+    input_shape = None
+    resize = "bilinear to 299x299 (tf.image.resize, no antialias); gray repeated to RGB"
+    feature_dim = 2048
+    num_classes = 1000
+    batch_size = 32
+
+    def __init__(self):
+        self._features_net = None
+        self._full_net = None
+
+    def _networks(self, need_probs):
+        import keras
+
+        if need_probs and self._full_net is None:
+            full = keras.applications.InceptionV3(include_top=True, weights="imagenet")
+            self._full_net = keras.Model(
+                full.inputs[0], [full.get_layer("avg_pool").output, full.outputs[0]]
+            )
+        if not need_probs and self._full_net is None and self._features_net is None:
+            self._features_net = keras.applications.InceptionV3(
+                include_top=False, pooling="avg", weights="imagenet", input_shape=INCEPTION_SIZE + (3,)
+            )
+
+    def _forward(self, images, need_probs):
+        self._networks(need_probs)
+        x = inception_preprocess(images)
+        if self._full_net is not None:
+            feats, probs = self._full_net(x, training=False)
+            return feats.numpy(), (probs.numpy() if need_probs else None)
+        return self._features_net(x, training=False).numpy(), None
+
+    def protocol(self):
+        out = super().protocol()
+        out.update(
+            {"feature_layer": "pool3 (avg_pool, 2048)", "weights": "imagenet (keras.applications)"}
+        )
+        return out
+
+
+# --------------------------------------------------------------------------- lookup
+
+EXTRACTORS = {
+    MNIST_CLASSIFIER_NAME: MNISTClassifierExtractor,
+    INCEPTION_NAME: InceptionV3Extractor,
+}
+
+
+def get_extractor(extractor="auto", image_shape=None):
+    """Resolves an extractor name.
+
+    Args:
+        extractor: "auto", "mnist_5k_classifier", "inception_v3", or a
+            `FeatureExtractor` instance (returned as is).
+        image_shape: ``(H, W, C)`` of the images, used by "auto": the offline
+            MNIST classifier for (28, 28, 1), InceptionV3 otherwise.
+
+    Returns:
+        A `FeatureExtractor`.
+    """
+    if isinstance(extractor, FeatureExtractor):
+        return extractor
+    if extractor == "auto":
+        if image_shape is None:
+            raise ValueError('extractor="auto" needs the image shape. Received: image_shape=None')
+        extractor = MNIST_CLASSIFIER_NAME if tuple(image_shape) == (28, 28, 1) else INCEPTION_NAME
+    if extractor not in EXTRACTORS:
+        raise ValueError(
+            f"Unknown extractor; expected 'auto', one of {sorted(EXTRACTORS)} or a "
+            f"FeatureExtractor. Received: extractor={extractor!r}"
+        )
+    return EXTRACTORS[extractor]()

@@ -1,0 +1,492 @@
+"""ganzoo.metrics: each metric against values worked out by hand, the shipped
+classifier, evaluate / callback / CLI on tiny models, and bad input."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import scipy.linalg
+import keras
+
+from ganzoo import metrics
+from ganzoo.metrics import extractors
+from ganzoo.metrics.fid import FeatureStats, fid_from_stats, frechet_distance, sqrtm_product
+from ganzoo.metrics.kid import mmd2_unbiased, polynomial_kernel
+from conftest import as_dataset, real_batch, tiny_model
+
+
+def gaussian(n, mean, std, seed):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, len(mean))) * np.asarray(std) + np.asarray(mean)
+
+
+# --------------------------------------------------------------------------- FID
+
+
+def test_frechet_distance_equals_closed_form_for_diagonal_covariances():
+    # mu1 = 0, S1 = diag(1, 4, 9); mu2 = (1, 2, 0), S2 = diag(4, 1, 9).
+    # ||mu1 - mu2||^2 = 1 + 4 = 5. For diagonal S, (S1 S2)^{1/2} = diag(sqrt(s1 s2)), so
+    # Tr(S1 + S2 - 2 (S1 S2)^{1/2}) = sum (sqrt(s1) - sqrt(s2))^2 = 1 + 1 + 0 = 2. FID = 7.
+    value, eps_added = frechet_distance(
+        np.zeros(3), np.diag([1.0, 4.0, 9.0]), np.array([1.0, 2.0, 0.0]), np.diag([4.0, 1.0, 9.0])
+    )
+    assert value == pytest.approx(7.0, abs=1e-9)
+    assert not eps_added
+
+
+def test_fid_of_gaussian_samples_approaches_closed_form():
+    a = gaussian(100_000, [0, 0, 0], [1, 2, 3], seed=0)
+    b = gaussian(100_000, [1, 2, 0], [2, 1, 3], seed=1)
+    result = metrics.fid(a, b)
+    assert result["fid"] == pytest.approx(7.0, abs=0.1)
+    assert (result["num_a"], result["num_b"], result["feature_dim"]) == (100_000, 100_000, 3)
+
+
+def test_fid_of_a_set_with_itself_is_zero():
+    x = gaussian(500, [0.5] * 8, [1.0] * 8, seed=2)
+    assert metrics.fid(x, x)["fid"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_streaming_stats_in_uneven_batches_equal_one_pass():
+    x = gaussian(1000, [3.0, -1.0, 100.0, 0.0], [1.0, 0.1, 5.0, 2.0], seed=3)
+    stats = FeatureStats()
+    for lo, hi in ((0, 1), (1, 8), (8, 300), (300, 1000)):
+        stats.update(x[lo:hi])
+    np.testing.assert_allclose(stats.mean, x.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(stats.covariance, np.cov(x, rowvar=False), rtol=1e-10)
+    # merge() of two halves (e.g. two workers) equals the single pass too.
+    merged = FeatureStats().update(x[:400]).merge(FeatureStats().update(x[400:]))
+    np.testing.assert_allclose(merged.covariance, np.cov(x, rowvar=False), rtol=1e-10)
+    y = gaussian(800, [3.0, -1.0, 99.0, 0.5], [1.0, 0.2, 5.0, 2.0], seed=4)
+    streamed = fid_from_stats(stats, FeatureStats.from_features(y, batch_size=64))["fid"]
+    assert streamed == pytest.approx(metrics.fid(x, y)["fid"], rel=1e-9)
+
+
+def test_stats_round_trip_through_npz(tmp_path):
+    stats = FeatureStats.from_features(gaussian(50, [0, 1], [1, 1], seed=5))
+    loaded = FeatureStats.load(stats.save(tmp_path / "ref.npz"))
+    assert loaded.num == 50
+    np.testing.assert_array_equal(loaded.covariance, stats.covariance)
+
+
+def test_sqrtm_retries_with_eps_on_non_finite_result(monkeypatch):
+    calls = []
+    real_sqrtm = scipy.linalg.sqrtm
+
+    def flaky(m):
+        calls.append(m.copy())
+        return np.full_like(m, np.nan) if len(calls) == 1 else real_sqrtm(m)
+
+    monkeypatch.setattr(scipy.linalg, "sqrtm", flaky)
+    s = np.diag([1.0, 4.0])
+    root, eps_added = sqrtm_product(s, s, eps=1e-3)
+    assert eps_added and len(calls) == 2
+    np.testing.assert_allclose(calls[1], (s + 1e-3 * np.eye(2)) @ (s + 1e-3 * np.eye(2)))
+    np.testing.assert_allclose(root, np.diag([1.001, 4.001]), rtol=1e-9)
+
+
+def test_sqrtm_discards_tiny_imaginary_parts_and_refuses_large_ones(monkeypatch):
+    s = np.diag([1.0, 4.0])
+    monkeypatch.setattr(scipy.linalg, "sqrtm", lambda m: real_root(m) + 1e-9j)
+    real_root = lambda m: np.sqrt(np.diag(np.diag(m)))  # noqa: E731 (diagonal inputs only)
+    root, eps_added = sqrtm_product(s, s)
+    assert not np.iscomplexobj(root) and not eps_added
+    monkeypatch.setattr(scipy.linalg, "sqrtm", lambda m: real_root(m) + 0.5j)
+    with pytest.raises(ValueError, match=r"not real and finite.*Received: max imaginary part"):
+        sqrtm_product(s, s)
+
+
+def test_fid_sample_count_checks():
+    with pytest.raises(ValueError, match=r"at least 2 samples.*Received: the first set has 1 samples"):
+        metrics.fid(np.zeros((1, 4)), np.ones((10, 4)))
+    # Fewer samples than dimensions: a singular covariance, flagged with the minimum.
+    with pytest.warns(UserWarning, match="use at least 9 samples"):
+        metrics.fid(gaussian(5, [0] * 8, [1] * 8, 0), gaussian(50, [0] * 8, [1] * 8, 1))
+
+
+# --------------------------------------------------------------------------- KID
+
+
+def test_unbiased_mmd_matches_the_definition_on_a_tiny_set():
+    x = gaussian(4, [0, 0], [1, 1], seed=6)
+    y = gaussian(4, [1, 0], [1, 1], seed=7)
+    k = lambda a, b: (a @ b / 2 + 1) ** 3  # noqa: E731
+    m = 4
+    xx = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    yy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    xy = sum(k(x[i], y[j]) for i in range(m) for j in range(m)) / (m * m)
+    assert mmd2_unbiased(x, y) == pytest.approx(xx + yy - 2 * xy, rel=1e-12)
+
+
+def test_kid_is_unbiased_near_zero_for_one_distribution_and_positive_when_shifted():
+    a = gaussian(600, [0] * 8, [1] * 8, seed=8)
+    b = gaussian(600, [0] * 8, [1] * 8, seed=9)
+    same = metrics.kid(a, b, subset_size=200, num_subsets=50)
+    shifted = metrics.kid(a, b + 0.5, subset_size=200, num_subsets=50)
+    assert abs(same["kid"]) < 0.02
+    assert shifted["kid"] > 0.5 and shifted["kid"] > 10 * shifted["kid_std"] / np.sqrt(50)
+    # The biased (V-statistic) estimate of the same pair is clearly positive.
+    x, y = a[:200], b[:200]
+    k_xx, k_yy, k_xy = polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y)
+    biased = k_xx.mean() + k_yy.mean() - 2 * k_xy.mean()
+    assert biased > 0.03
+    assert same["subset_size"] == 200 and same["num_subsets"] == 50 and same["kernel"] == "(x.y/d + 1)^3"
+
+
+def test_kid_reduces_oversized_subsets_with_a_warning():
+    with pytest.warns(UserWarning, match="using subsets of 30"):
+        result = metrics.kid(
+            np.random.default_rng(0).normal(size=(30, 3)), np.ones((40, 3)), subset_size=100, num_subsets=2
+        )
+    assert result["subset_size"] == 30
+
+
+# --------------------------------------------------------------------------- IS
+
+
+def test_inception_score_of_uniform_output_is_one():
+    result = metrics.inception_score(np.full((100, 10), 0.1), splits=5)
+    assert result["is"] == pytest.approx(1.0) and result["is_std"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_inception_score_of_confident_balanced_output_is_num_classes():
+    probs = np.tile(np.eye(7), (20, 1))  # each chunk of 14 rows holds every class twice
+    result = metrics.inception_score(probs, splits=10)
+    assert result["is"] == pytest.approx(7.0) and result["num_classes"] == 7
+    # Confident but collapsed onto one class: 1.
+    assert metrics.inception_score(np.tile(np.eye(7)[:1], (50, 1)), splits=1)["is"] == pytest.approx(1.0)
+
+
+def test_inception_score_refuses_logits_and_too_many_splits():
+    with pytest.raises(ValueError, match="did you pass logits.*Received"):
+        metrics.inception_score(np.random.default_rng(0).normal(size=(10, 3)))
+    with pytest.raises(ValueError, match="must sum to 1.*Received"):
+        metrics.inception_score(np.full((10, 3), 0.5))
+    with pytest.raises(ValueError, match=r"at most the number of samples \(4\).*Received: splits=10"):
+        metrics.inception_score(np.full((4, 2), 0.5), splits=10)
+
+
+# --------------------------------------------------------------------------- precision / recall
+
+
+def test_precision_recall_identical_sets_are_one_and_far_sets_zero():
+    x = gaussian(200, [0] * 5, [1] * 5, seed=10)
+    assert metrics.precision_recall(x, x.copy()) == pytest.approx(
+        {"precision": 1.0, "recall": 1.0, "k": 3, "num_real": 200, "num_fake": 200, "feature_dim": 5}
+    )
+    far = metrics.precision_recall(x, x + 1000.0)
+    assert far["precision"] == 0.0 and far["recall"] == 0.0
+
+
+def test_precision_recall_when_fakes_cover_half_of_the_real_modes():
+    # Real data: two clusters A and B (100 points each), 100 apart. Fakes: copies of A only.
+    # Each fake sits on a real point (distance 0 <= its radius) -> precision 1. Each real
+    # point of A sits on a fake; B is ~100 away from fake balls of radius ~0.3 -> recall 1/2.
+    a = gaussian(100, [0, 0], [1, 1], seed=11)
+    b = gaussian(100, [100, 0], [1, 1], seed=12)
+    result = metrics.precision_recall(np.concatenate([a, b]), a.copy(), k=3, batch_size=7)
+    assert result["precision"] == 1.0 and result["recall"] == 0.5
+
+
+def test_precision_recall_on_a_line_by_hand():
+    # Real points 0..9 on a line, k=1: every ball has radius 1 and covers [-1, 10].
+    # Fakes 0.5, 9.9, 10.5, 20: precision 2/4. Fake radii (1st neighbour): 9.4, 0.6, 0.6,
+    # 9.5 -> balls [-8.9, 9.9], [9.3, 10.5], [9.9, 11.1], [10.5, 29.5]: every real point is
+    # covered -> recall 1.
+    real = np.arange(10, dtype=float)[:, None]
+    fake = np.array([[0.5], [9.9], [10.5], [20.0]])
+    result = metrics.precision_recall(real, fake, k=1)
+    assert result["precision"] == pytest.approx(0.5) and result["recall"] == pytest.approx(1.0)
+    # Blocked distances give the same answer as one block.
+    assert metrics.precision_recall(real, fake, k=1, batch_size=3) == result
+
+
+# --------------------------------------------------------------------------- mode coverage
+
+
+def test_mode_coverage_on_synthetic_classifier_output():
+    # 100 samples over 4 classes: 50 x class 0, 30 x class 1, 20 x class 2, none of 3.
+    predicted = np.repeat([0, 1, 2], [50, 30, 20])
+    probs = np.full((100, 4), 0.1)
+    probs[np.arange(100), predicted] = 0.7
+    data_labels = np.repeat(np.arange(4), 25)  # balanced data
+    result = metrics.mode_coverage(probs, data_labels, threshold=0.25)
+    assert result["histogram"] == [50, 30, 20, 0]
+    assert result["modes_hit"] == 2 and result["missing_modes"] == [2, 3]
+    # KL(p_sample || p_data) = .5 ln(.5/.25) + .3 ln(.3/.25) + .2 ln(.2/.25) (0 log 0 = 0).
+    expected = 0.5 * np.log(2.0) + 0.3 * np.log(1.2) + 0.2 * np.log(0.8)
+    assert result["kl_sample_data"] == pytest.approx(expected, abs=1e-4)
+    # Default threshold 0.1 / C: the three present classes are hit.
+    assert metrics.mode_coverage(probs, data_labels)["modes_hit"] == 3
+
+
+def test_mode_coverage_collapsed_generator_has_kl_log_c():
+    result = metrics.mode_coverage(np.zeros(60, dtype=int), np.arange(60) % 6, num_classes=6)
+    assert result["modes_hit"] == 1
+    assert result["kl_sample_data"] == pytest.approx(np.log(6), abs=1e-4)
+
+
+# --------------------------------------------------------------------------- reconstruction
+
+
+def tiny_generator(seed=0):
+    keras.utils.set_random_seed(seed)
+    z = keras.Input((4,))
+    h = keras.layers.Dense(32, activation="tanh")(z)
+    h = keras.layers.Dense(64, activation="tanh")(h)
+    return keras.Model(z, keras.layers.Reshape((8, 8, 1))(h))
+
+
+def test_reconstruction_error_near_zero_for_own_samples_and_large_for_others():
+    g = tiny_generator()
+    own = g.predict(np.random.default_rng(1).normal(size=(12, 4)).astype("float32"), verbose=0)
+    noise = np.random.default_rng(2).uniform(-1, 1, size=(12, 8, 8, 1)).astype("float32")
+    kwargs = dict(steps=300, learning_rate=0.1, restarts=2, seed=0)
+    on_manifold = metrics.reconstruction_error(g, own, **kwargs)
+    off_manifold = metrics.reconstruction_error(g, noise, **kwargs)
+    assert on_manifold["mse"] < 1e-4
+    assert off_manifold["mse"] > 0.1 > 1000 * on_manifold["mse"]
+    assert on_manifold["num_images"] == 12 and on_manifold["restarts"] == 2
+    assert "per-pixel mean squared error" in on_manifold["error"]
+
+
+def test_reconstruction_refuses_images_of_the_wrong_shape_or_range():
+    g = tiny_generator()
+    with pytest.raises(ValueError, match=r"shape \(N, 8, 8, 1\).*Received: shape=\(2, 28, 28, 1\)"):
+        metrics.reconstruction_error(g, np.zeros((2, 28, 28, 1), "float32"))
+    images = np.zeros((2, 8, 8, 1), "float32")
+    images[1] = 255.0
+    with pytest.raises(ValueError, match=r"scaled to \[-1, 1\].*Received: min=0, max=255"):
+        metrics.reconstruction_error(g, images)
+
+
+# --------------------------------------------------------------------------- the shipped classifier
+
+
+def test_shipped_classifier_loads_offline_and_matches_its_model_card():
+    from ganzoo.metrics._reference import load_arrays
+
+    extractor = metrics.get_extractor("auto", (28, 28, 1))
+    assert isinstance(extractor, metrics.MNISTClassifierExtractor)
+    card = extractor.card
+    weights = extractors.default_classifier_dir() / card["weights"]["file"]
+    assert weights.stat().st_size < 400_000  # a few hundred KB at most
+    x, y, name = load_arrays("mnist_5k", "test", image_shape=(28, 28, 1))
+    assert name == "mnist_5k:test" and x.shape[0] == card["data"]["num_test"] == 500
+    probs = extractor.probabilities(x)
+    correct = int(np.sum(probs.argmax(axis=1) == y))
+    assert abs(correct - card["test_correct"]) <= 1  # last-bit differences across CPUs
+    assert card["test_accuracy"] >= 0.97
+    feats = extractor.features(x[:10])
+    assert feats.shape == (10, 64) and feats.dtype == np.float32
+
+
+def test_corrupted_or_incomplete_classifier_is_refused(tmp_path):
+    source = extractors.default_classifier_dir()
+    copy = tmp_path / "clf"
+    shutil.copytree(source, copy)
+    card = json.loads((copy / "model_card.json").read_text())
+    weights = copy / card["weights"]["file"]
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="does not match its model card.*Received: sha256=[0-9a-f]{64}"):
+        extractors.load_mnist_classifier(copy)
+    weights.unlink()
+    with pytest.raises(ValueError, match="weights are missing.*Received"):
+        extractors.load_mnist_classifier(copy)
+    (copy / "model_card.json").unlink()
+    with pytest.raises(ValueError, match="No model_card.json.*Received: directory="):
+        extractors.MNISTClassifierExtractor(copy)
+
+
+def test_auto_extractor_picks_inception_for_other_shapes_without_downloading():
+    extractor = metrics.get_extractor("auto", (32, 32, 3))
+    assert isinstance(extractor, metrics.InceptionV3Extractor)
+    assert extractor._features_net is None and extractor._full_net is None  # built lazily
+    x = extractors.inception_preprocess(np.linspace(-1, 1, 2 * 8 * 8).reshape(2, 8, 8, 1))
+    assert tuple(x.shape) == (2, 299, 299, 3)
+    assert float(x.numpy().min()) >= -1.0 and float(x.numpy().max()) <= 1.0
+    with pytest.raises(ValueError, match="Unknown extractor.*Received: extractor='vgg'"):
+        metrics.get_extractor("vgg", (28, 28, 1))
+
+
+def test_inception_extractor_code_path_with_a_stand_in_network(monkeypatch):
+    # No download: keras.applications.InceptionV3 is replaced by a tiny network with the
+    # same interface (a 2048-d "avg_pool" layer, a 1000-way softmax top).
+    calls = []
+
+    def fake_inception(include_top=True, weights="imagenet", pooling=None, input_shape=None):
+        calls.append({"include_top": include_top, "weights": weights, "pooling": pooling})
+        inputs = keras.Input((299, 299, 3))
+        x = keras.layers.AveragePooling2D(299)(inputs)
+        x = keras.layers.Flatten()(x)
+        pool = keras.layers.Dense(2048, name="avg_pool")(x)
+        if not include_top:
+            return keras.Model(inputs, pool)
+        probs = keras.layers.Dense(1000, activation="softmax", name="predictions")(pool)
+        return keras.Model(inputs, probs)
+
+    monkeypatch.setattr(keras.applications, "InceptionV3", fake_inception)
+    extractor = metrics.InceptionV3Extractor()
+    images = np.random.default_rng(0).uniform(-1, 1, size=(3, 32, 32, 1)).astype("float32")
+    assert extractor.features(images).shape == (3, 2048)
+    assert calls == [{"include_top": False, "weights": "imagenet", "pooling": "avg"}]
+    probs = extractor.probabilities(images)
+    assert probs.shape == (3, 1000) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert calls[1] == {"include_top": True, "weights": "imagenet", "pooling": None}
+    assert extractor.protocol()["resize"].startswith("bilinear to 299x299")
+
+
+# --------------------------------------------------------------------------- evaluate, callback, CLI
+
+
+class MeanPoolExtractor(metrics.FeatureExtractor):
+    """A test extractor: 4x4 average-pooled pixels (16 features of 16x16x1 images)."""
+
+    name = "mean_pool_4x4"
+    input_shape = None
+    feature_dim = 16
+
+    def _forward(self, images, need_probs):
+        b, h, w, _ = images.shape
+        return images.reshape(b, 4, h // 4, 4, w // 4).mean(axis=(2, 4)).reshape(b, 16), None
+
+
+@pytest.fixture(scope="module")
+def tiny_gan():
+    return tiny_model("dcgan_mnist")
+
+
+def test_evaluate_report_records_protocol_and_is_json(tiny_gan):
+    report = metrics.evaluate(
+        tiny_gan,
+        data="mnist_5k",
+        metrics="fid,kid,is,pr,modes,recon",
+        num_samples=200,
+        num_reference=300,
+        progress=False,
+        options={
+            "kid": {"subset_size": 100, "num_subsets": 5},
+            "reconstruction": {"num_images": 4, "steps": 10},
+        },
+    )
+    json.dumps(report)  # serializable as is
+    assert set(report["metrics"]) == {
+        "fid", "kid", "inception_score", "precision_recall", "mode_coverage", "reconstruction"
+    }
+    fid = report["metrics"]["fid"]["protocol"]
+    assert fid["extractor"] == "mnist_5k_classifier" and fid["resize"].startswith("none")
+    counts = (fid["reference"], fid["split"], fid["num_generated"], fid["num_reference"])
+    assert counts == ("mnist_5k", "train", 200, 300)
+    assert report["metrics"]["kid"]["protocol"]["params"]["subset_size"] == 100
+    recon = report["metrics"]["reconstruction"]["protocol"]
+    assert (recon["split"], recon["num_reference"], recon["params"]["steps"]) == ("test", 4, 10)
+    assert report["metrics"]["mode_coverage"]["num_modes"] == 10
+    assert sum(report["metrics"]["mode_coverage"]["histogram"]) == 200
+    summary_keys = {"fid", "kid", "is", "precision", "recall", "modes_hit", "modes_kl", "recon_mse"}
+    assert summary_keys <= set(report["summary"])
+    assert report["protocol"]["seed"] == 0 and report["protocol"]["extractor_details"]["classifier_sha256"]
+
+
+def test_evaluate_against_array_data_with_a_custom_extractor(tiny_gan):
+    class Crop(MeanPoolExtractor):
+        feature_dim = 16
+
+        def _forward(self, images, need_probs):
+            return super()._forward(images[:, 6:22, 6:22, :], need_probs)
+
+    ex = Crop()
+    same = metrics.evaluate(tiny_gan, data=tiny_gan.generate(300, seed=7), metrics=("fid", "kid", "pr"),
+                            num_samples=300, extractor=ex, progress=False,
+                            options={"kid": {"subset_size": 100, "num_subsets": 10}})
+    noise = np.random.default_rng(0).uniform(0, 1, size=(300, 28, 28, 1)).astype("float32")
+    other = metrics.evaluate(tiny_gan, data=noise, metrics=("fid", "kid", "pr"), num_samples=300,
+                             extractor=ex, progress=False, options={"kid": {"subset_size": 100, "num_subsets": 10}})
+    assert same["protocol"]["reference"] == "array" and same["protocol"]["split"] is None
+    assert other["summary"]["fid"] > 10 * same["summary"]["fid"]
+    assert other["summary"]["kid"] > 10 * abs(same["summary"]["kid"])
+    assert same["summary"]["precision"] > 0.8 and other["summary"]["precision"] < 0.2
+
+
+def test_evaluate_conditional_gan_uses_balanced_labels_and_reconstructs_with_labels():
+    gan = tiny_model("dcgan_mnist", num_classes=10)
+    report = metrics.evaluate(gan, metrics=("kid", "modes", "recon"), num_samples=100, num_reference=100,
+                              progress=False, options={"kid": {"subset_size": 50, "num_subsets": 2},
+                                                       "reconstruction": {"num_images": 4, "steps": 5}})
+    assert "arange(N) % num_classes" in report["protocol"]["sampling"]
+    assert report["model"]["num_classes"] == 10
+    assert report["metrics"]["reconstruction"]["protocol"]["num_reference"] == 4
+
+
+def test_evaluation_callback_logs_every_n_epochs_and_appends_jsonl(tmp_path):
+    gan = tiny_model("dcgan_mnist")
+    path = tmp_path / "metrics.jsonl"
+    # Another logger's line stays; an evaluation line left by a killed run is replaced.
+    path.write_text('{"epoch": 1, "d_loss": 0.5}\n{"epoch": 4, "kind": "evaluation", "summary": {}}\n')
+    callback = metrics.EvaluationCallback(
+        data="mnist_5k", metrics=("fid", "modes"), every_n_epochs=2, num_samples=100,
+        num_reference=200, jsonl_path=path,
+    )
+    history = gan.fit(as_dataset(real_batch(gan), repeats=1), epochs=4, verbose=0, callbacks=[callback])
+    assert len(history.history["eval_fid"]) == 2 and len(history.history["d_loss"]) == 4
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    kinds = [(r["epoch"], r.get("kind")) for r in records]
+    assert kinds == [(1, None), (2, "evaluation"), (4, "evaluation")]
+    assert np.isfinite(records[1]["summary"]["fid"])
+    assert records[2]["summary"]["fid"] == history.history["eval_fid"][1]
+    assert records[1]["metrics"]["fid"]["protocol"]["num_generated"] == 100
+
+
+def test_cli_evaluate_writes_report(tmp_path, tiny_gan, capsys):
+    from ganzoo import runs
+    from ganzoo.cli import main
+
+    model = runs.save_atomic(tiny_gan, tmp_path / "tiny.keras")
+    out = tmp_path / "eval.json"
+    code = main(["evaluate", str(model), "--metrics", "fid,modes", "--num-samples", "100",
+                 "--out", str(out), "--no-progress"])
+    assert code == 0
+    report = json.loads(out.read_text())
+    assert report["source"] == str(model) and set(report["metrics"]) == {"fid", "mode_coverage"}
+    assert "fid" in capsys.readouterr().out
+    assert main(["evaluate", str(model), "--metrics", "fid,bogus"]) == 2
+    assert "Unknown metric" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_bad_features_and_images_are_refused_with_clear_errors(tiny_gan):
+    x = gaussian(20, [0, 0], [1, 1], seed=0)
+    nan = x.copy()
+    nan[3, 1] = np.nan
+    with pytest.raises(ValueError, match="1 NaN or infinite values.*Received"):
+        metrics.fid(nan, x)
+    with pytest.raises(ValueError, match="same feature dimension.*Received"):
+        metrics.kid(x, np.ones((20, 3)))
+    with pytest.raises(ValueError, match=r"2-D array.*Received: shape=\(20,\)"):
+        metrics.precision_recall(x[:, 0], x[:, 0])
+    with pytest.raises(ValueError, match=r"at least 4 samples.*Received: num_samples=3"):
+        metrics.precision_recall(x, x[:3], k=3)
+    extractor = metrics.get_extractor("mnist_5k_classifier")
+    with pytest.raises(ValueError, match=r"scaled to \[-1, 1\].*Received: min=0, max=255"):
+        extractor.features(np.tile(np.array([0.0, 255.0], "float32")[:, None, None, None], (1, 28, 28, 1)))
+    with pytest.raises(ValueError, match=r"shape \(N, 28, 28, 1\).*Received: shape=\(2, 32, 32, 3\)"):
+        extractor.features(np.zeros((2, 32, 32, 3), "float32"))
+    with pytest.raises(ValueError, match="float images.*Received: dtype=uint8"):
+        extractor.features(np.zeros((2, 28, 28, 1), "uint8"))
+    with pytest.raises(ValueError, match="Unknown metric.*Received: 'fidd'"):
+        metrics.evaluate(tiny_gan, metrics=("fidd",))
+    with pytest.raises(ValueError, match="takes the options.*Received"):
+        metrics.evaluate(tiny_gan, metrics=("kid",), options={"kid": {"subsets": 3}})
+
+
+def test_generated_nans_are_refused():
+    gan = tiny_model("dcgan_mnist", seed=1)
+    for w in gan.generator.weights:
+        if len(w.shape) > 1:
+            w.assign(np.full(w.shape, np.nan, "float32"))
+    with pytest.raises(ValueError, match="Generated images contain .* NaN.*Received"):
+        metrics.evaluate(gan, metrics=("fid",), num_samples=10, num_reference=20, progress=False)
