@@ -1,7 +1,9 @@
 """Keras callbacks for GAN training runs."""
 
 import json
+import os
 import pathlib
+import shutil
 import time
 
 import keras
@@ -86,3 +88,43 @@ class AtomicCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         runs.save_atomic(self.model, self.path)
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """`keras.callbacks.BackupAndRestore` whose backup survives a kill at any moment.
+
+    Keras writes its weights file and its epoch record in place, so a SIGKILL
+    during the write leaves a corrupt or mismatched backup and the rerun
+    crashes. Here every backup goes to a fresh ``epoch_NNNNN/`` folder, and a
+    small ``current`` file, replaced atomically, names the last complete one.
+
+    Args:
+        backup_dir: the backup folder (deleted when training finishes).
+    """
+
+    POINTER = "current"
+
+    def _use(self, folder):
+        path = os.path.join(self.backup_dir, folder)
+        self._weights_path = os.path.join(path, "latest.weights.h5")
+        self._training_metadata_path = os.path.join(path, "training_metadata.json")
+        return path
+
+    def on_train_begin(self, logs=None):
+        pointer = os.path.join(self.backup_dir, self.POINTER)
+        if os.path.exists(pointer):
+            with open(pointer) as f:
+                self._use(f.read().strip())
+            self._load_model()
+
+    def _save_model(self):
+        folder = f"epoch_{self._current_epoch:05d}_{self._last_batch_seen:06d}"
+        os.makedirs(self._use(folder), exist_ok=True)
+        super()._save_model()
+        pointer = os.path.join(self.backup_dir, self.POINTER)
+        with open(pointer + ".tmp", "w") as f:
+            f.write(folder)
+        os.replace(pointer + ".tmp", pointer)
+        for old in os.listdir(self.backup_dir):
+            if old.startswith("epoch_") and old != folder:
+                shutil.rmtree(os.path.join(self.backup_dir, old), ignore_errors=True)

@@ -153,14 +153,16 @@ def train_run(
     gan = registry.build_from_recipe(recipe, seed=seed)
     gan.compile(jit_compile=jit_compile)
 
+    # Epoch-end order matters for a kill at any moment: outputs first, the backup
+    # last, so a resumed run redoes (and rewrites) any epoch its backup lacks.
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(out / "backup")),
         callbacks_lib.MetricsLog(out / "metrics.jsonl"),
         callbacks_lib.SampleGrid(
             out / "samples", num=num_samples, seed=seed, log_dir=out / "tensorboard" / "samples"
         ),
         keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False),
         callbacks_lib.AtomicCheckpoint(out / runs.CHECKPOINT),
+        callbacks_lib.AtomicBackupAndRestore(str(out / "backup")),
     ]
     start = time.time()
     gan.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
