@@ -55,6 +55,8 @@ def train_run(
     data_dir=None,
     num_samples=64,
     verbose="auto",
+    strategy="default",
+    precision="float32",
     recipe_overrides=None,
     **options,
 ):
@@ -71,6 +73,10 @@ def train_run(
         resize, skip_corrupt, data_dir: passed to `ganzoo.data.load`.
         num_samples: images in each epoch's sample grid.
         verbose: Keras progress-bar mode.
+        strategy: a `tf.distribute.Strategy` or a name for
+            `ganzoo.distribute.get_strategy` (``mirrored``, ``multi_worker``,
+            ``tpu[:ADDRESS]``, ...). Batch sizes stay global.
+        precision: ``float32``, ``mixed_float16`` or ``mixed_bfloat16``.
         recipe_overrides: any recipe fields to replace (tables merged), as
             in `ganzoo.create_model`.
         **options: ``batch_size``, ``latent_dim``, ``lr``, ``lr_schedule``,
@@ -80,6 +86,11 @@ def train_run(
         The trained `ganzoo.GAN`.
     """
     from ganzoo import data as data_lib
+    from ganzoo import distribute
+
+    if isinstance(strategy, str):
+        strategy = distribute.get_strategy(strategy)  # before any other TF op
+    distribute.set_precision(precision)
 
     if epochs is not None and steps is not None:
         raise ValueError(f"Give epochs or steps, not both. Received: epochs={epochs}, steps={steps}")
@@ -96,6 +107,13 @@ def train_run(
         recipe = recipe.with_overrides(**overrides)
     source = data or recipe.dataset
     out = pathlib.Path(out).expanduser()
+    replicas = strategy.num_replicas_in_sync
+    if recipe.batch_size % replicas:
+        raise ValueError(
+            f"The global batch of {recipe.batch_size} images per discriminator step must divide "
+            f"evenly over {replicas} replicas. Received: batch_size={recipe.batch_size}, "
+            f"replicas={replicas}"
+        )
 
     settings = {
         "model": name,
@@ -104,6 +122,7 @@ def train_run(
         "epochs": epochs,
         "steps": steps,
         "seed": seed,
+        "precision": precision,
     }
     run_file = out / runs.RUN_FILE
     if run_file.exists():
@@ -150,23 +169,30 @@ def train_run(
     run_file.write_text(json.dumps(settings, indent=2) + "\n")
 
     keras.utils.set_random_seed(seed)
-    gan = registry.build_from_recipe(recipe, seed=seed)
-    gan.compile(jit_compile=jit_compile)
+    with strategy.scope():
+        gan = registry.build_from_recipe(recipe, seed=seed)
+        gan.compile(jit_compile=jit_compile)
 
+    # Only the chief writes the run's outputs; other workers write theirs to a
+    # scratch folder. Every worker keeps its own backup so that any can resume.
+    chief = distribute.is_chief()
+    outputs = out if chief else out / ".workers" / f"{'_'.join(map(str, distribute.task_id()))}"
+    backup = out / "backup" if chief else outputs / "backup"
     # Epoch-end order matters for a kill at any moment: outputs first, the backup
     # last, so a resumed run redoes (and rewrites) any epoch its backup lacks.
     callbacks = [
-        callbacks_lib.MetricsLog(out / "metrics.jsonl"),
+        callbacks_lib.MetricsLog(outputs / "metrics.jsonl"),
         callbacks_lib.SampleGrid(
-            out / "samples", num=num_samples, seed=seed, log_dir=out / "tensorboard" / "samples"
+            outputs / "samples", num=num_samples, seed=seed,
+            log_dir=outputs / "tensorboard" / "samples",
         ),
-        keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False),
-        callbacks_lib.AtomicCheckpoint(out / runs.CHECKPOINT),
-        callbacks_lib.AtomicBackupAndRestore(str(out / "backup")),
+        keras.callbacks.TensorBoard(str(outputs / "tensorboard"), write_graph=False),
+        callbacks_lib.AtomicCheckpoint(outputs / runs.CHECKPOINT),
+        callbacks_lib.AtomicBackupAndRestore(str(backup)),
     ]
     start = time.time()
     gan.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
             verbose=verbose)
-    runs.save_atomic(gan, out / runs.FINAL)
+    runs.save_atomic(gan, outputs / runs.FINAL)
     print(f"Trained {name} for {epochs} epoch(s) in {time.time() - start:.1f}s; model: {out / runs.FINAL}")
     return gan

@@ -66,6 +66,13 @@ _MIRRORED = textwrap.dedent(
         report["jit_error"] = None
     except ValueError as e:
         report["jit_error"] = str(e)
+    with mirrored.scope():
+        gan = tiny_model("wgan_gp_mnist")
+    try:
+        gan.fit(as_dataset(real_batch(gan, per_step=3)), epochs=1, verbose=0)  # 15 images
+        report["batch_error"] = None
+    except ValueError as e:
+        report["batch_error"] = str(e)
     print("REPORT" + json.dumps(report))
     """
 )
@@ -162,3 +169,43 @@ def test_mixed_precision_trains_with_float32_variables_and_outputs(policy):
     scaled = policy == "mixed_float16"
     assert isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer) == scaled
     assert isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer) == scaled
+
+
+def test_global_batch_that_does_not_divide_over_replicas_is_refused(mirrored_report):
+    assert "multiple of 10. Received: a global batch of 15 images" in mirrored_report["batch_error"]
+
+
+def test_unknown_strategy_name_is_refused():
+    from ganzoo import distribute
+
+    with pytest.raises(ValueError, match=r"Expected one of .*mirrored.*Received: strategy='mirored'"):
+        distribute.get_strategy("mirored")
+
+
+def test_unreachable_tpu_address_fails_fast_with_a_clear_error():
+    from ganzoo import distribute
+
+    (port,) = _free_ports(1)  # nothing listens there
+    with pytest.raises(ValueError, match=rf"Could not reach the TPU at grpc://127.0.0.1:{port}.*Received"):
+        distribute.get_strategy(f"tpu:grpc://127.0.0.1:{port}")
+
+
+def test_precision_policy_names_are_checked():
+    from ganzoo import distribute
+
+    with pytest.raises(ValueError, match="Received: precision='fp16'"):
+        distribute.set_precision("fp16")
+
+
+def test_only_the_chief_writes(monkeypatch):
+    from ganzoo import distribute
+
+    cluster = {"worker": ["localhost:1", "localhost:2"]}
+    for index, chief in ((0, True), (1, False)):
+        monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        assert distribute.is_chief() is chief
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {**cluster, "chief": ["localhost:3"]},
+                                                "task": {"type": "worker", "index": 0}}))
+    assert distribute.is_chief() is False
+    monkeypatch.delenv("TF_CONFIG")
+    assert distribute.is_chief() is True

@@ -33,6 +33,10 @@ def add_parser(sub):
                    help="override any recipe field with a TOML value, e.g. generator.base_filters=32 "
                    "(repeatable)")
     p.add_argument("--no-xla", action="store_true", help="turn XLA compilation off")
+    p.add_argument("--strategy", default="default",
+                   help="default | one_device | mirrored | multi_worker | tpu[:ADDRESS]")
+    p.add_argument("--precision", default="float32",
+                   choices=["float32", "mixed_float16", "mixed_bfloat16"])
     p.set_defaults(func=run)
 
 
@@ -57,5 +61,7 @@ def run(args):
         lr_schedule=args.lr_schedule,
         ema_decay=args.ema,
         recipe_overrides=_args.merge_overrides(args.set),
+        strategy=args.strategy,
+        precision=args.precision,
     )
     return 0

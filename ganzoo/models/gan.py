@@ -327,6 +327,16 @@ class GAN(keras.Model):
                 f"for this model. Received: images of shape {shape}"
             )
 
+    def _check_global_batch(self, n):
+        """Under N replicas a global batch must split into N * d_steps equal parts."""
+        replicas = self.distribute_strategy.num_replicas_in_sync  # fit runs outside the scope
+        if n is not None and replicas > 1 and n % (replicas * self.d_steps):
+            raise ValueError(
+                f"A global batch is split over {replicas} replicas and then into d_steps="
+                f"{self.d_steps} real batches, so its size must be a multiple of "
+                f"{replicas * self.d_steps}. Received: a global batch of {n} images"
+            )
+
     def _split(self, images, labels):
         """Splits the batch into `d_steps` disjoint, equal per-step real batches."""
         n = images.shape[0]
@@ -573,6 +583,7 @@ class GAN(keras.Model):
             image_spec = spec[0] if isinstance(spec, (tuple, list)) else spec
             if isinstance(image_spec, tf.TensorSpec):
                 self._check_images(tuple(image_spec.shape), image_spec.dtype)
+                self._check_global_batch(image_spec.shape[0])
             element = next(iter(x.take(1)), None)
             if element is None:
                 raise ValueError("The training dataset is empty. Received: an empty tf.data.Dataset")

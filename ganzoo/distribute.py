@@ -1,0 +1,103 @@
+"""Distribution strategies and precision policies by name (``ganzoo train --strategy/--precision``).
+
+Strategies: ``default`` (whatever is current, usually one device),
+``one_device``, ``mirrored`` (all local GPUs, or CPUs), ``multi_worker``
+(`tf.distribute.MultiWorkerMirroredStrategy`, cluster from ``TF_CONFIG``) and
+``tpu`` / ``tpu:ADDRESS`` (`tf.distribute.TPUStrategy` through a
+`TPUClusterResolver`). Precision policies: ``float32``, ``mixed_float16``
+(dynamic loss scaling on both optimizers, see `ganzoo.GAN.compile`) and
+``mixed_bfloat16``.
+"""
+
+import json
+import os
+import socket
+import urllib.parse
+
+import keras
+import tensorflow as tf
+
+STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "tpu[:ADDRESS]")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+def _check_reachable(address, timeout=5.0):
+    """Fails fast with a clear error when a grpc://host:port TPU address does not answer."""
+    parsed = urllib.parse.urlparse(address)
+    if parsed.scheme != "grpc" or not parsed.hostname or not parsed.port:
+        return
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port), timeout=timeout):
+            pass
+    except OSError as e:
+        raise ValueError(
+            f"Could not reach the TPU at {address} ({e.strerror or e}). Check the address and "
+            f"that the TPU worker is running. Received: strategy='tpu:{address}'"
+        ) from None
+
+
+def get_strategy(name="default"):
+    """A `tf.distribute.Strategy` from its name.
+
+    Create it before any other TensorFlow op (multi-worker and TPU strategies
+    require that).
+
+    Args:
+        name: one of `STRATEGIES`.
+
+    Returns:
+        The strategy.
+
+    Raises:
+        ValueError: for an unknown name or an unreachable TPU.
+    """
+    name = (name or "default").strip()
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "one_device":
+        device = "/gpu:0" if tf.config.list_logical_devices("GPU") else "/cpu:0"
+        return tf.distribute.OneDeviceStrategy(device)
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu" or name.startswith("tpu:"):
+        address = name[4:] if name.startswith("tpu:") else ""
+        _check_reachable(address)
+        try:
+            resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=address)
+            tf.config.experimental_connect_to_cluster(resolver)
+            tf.tpu.experimental.initialize_tpu_system(resolver)
+        except (ValueError, RuntimeError, tf.errors.OpError) as e:
+            raise ValueError(
+                f"Could not connect to a TPU: {e}. Received: strategy={name!r}"
+            ) from None
+        return tf.distribute.TPUStrategy(resolver)
+    raise ValueError(f"Unknown strategy. Expected one of {list(STRATEGIES)}. Received: strategy={name!r}")
+
+
+def set_precision(policy="float32"):
+    """Sets Keras' global dtype policy. Call before building the model."""
+    if policy not in PRECISIONS:
+        raise ValueError(
+            f"Unknown precision policy. Expected one of {list(PRECISIONS)}. Received: precision={policy!r}"
+        )
+    keras.mixed_precision.set_global_policy(policy)
+
+
+def task_id():
+    """(type, index) of this process in a ``TF_CONFIG`` cluster, or (None, 0)."""
+    task = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}").get("task", {})
+    return task.get("type"), int(task.get("index", 0))
+
+
+def is_chief():
+    """True for the process that writes checkpoints, samples and logs: the
+    ``chief`` task, or worker 0 of a cluster without one, or a single process."""
+    cluster = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}").get("cluster", {})
+    kind, index = task_id()
+    if kind is None or kind == "chief":
+        return True
+    return kind == "worker" and index == 0 and "chief" not in cluster
