@@ -38,7 +38,8 @@ def load_gan(source, pretrained=False):
     """Loads a GAN from a run directory, a ``.keras`` file, or a zoo name.
 
     Args:
-        source: path of a run directory or ``.keras`` file, or a name from
+        source: path of a run directory, a pretrained folder (with
+            ``model_card.json``), a ``.keras`` file, or a name from
             `ganzoo.list_models()` (a fresh model, or the shipped weights with
             ``pretrained=True``).
         pretrained: for a zoo name, load ``saved_models/<name>``.
@@ -51,6 +52,10 @@ def load_gan(source, pretrained=False):
     from ganzoo import registry
 
     path = pathlib.Path(str(source)).expanduser()
+    if path.is_dir() and (path / "model_card.json").is_file():
+        from ganzoo import pretrained as pretrained_lib
+
+        return pretrained_lib.load_pretrained(path)
     if path.is_dir():
         return keras.models.load_model(model_path(path))
     if path.suffix == ".keras":
