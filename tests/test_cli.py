@@ -139,3 +139,11 @@ def test_killed_run_resumes_from_last_completed_epoch(tmp_path, digits_npz):
     # 4 steps per epoch x 20 epochs: the restored optimizers kept counting.
     assert int(gan.g_optimizer.iterations) == 80
     assert int(gan.d_optimizer.iterations) == 80
+
+
+def test_pretrained_cards_table_matches_readme(capsys):
+    main(["list", "--cards"])
+    table = capsys.readouterr().out.strip()
+    readme = (registry.ZOO_DIR.parent / "README.md").read_text()
+    assert table.count("\n") >= 2
+    assert table in readme, "README pretrained table is stale: regenerate with `ganzoo list --cards`"

@@ -6,6 +6,8 @@ def add_parser(sub):
     p.add_argument("pattern", nargs="?", default="*", help="wildcard filter, e.g. 'sngan*'")
     p.add_argument("--pretrained", action="store_true", help="only entries with shipped weights")
     p.add_argument("--markdown", action="store_true", help="print the README's zoo table")
+    p.add_argument("--cards", action="store_true",
+                   help="print the README's table of pretrained models and their measured metrics")
     p.set_defaults(func=run)
 
 
@@ -26,10 +28,34 @@ def zoo_table(names):
     return "\n".join(rows)
 
 
+def cards_table(names):
+    """The README's markdown table of pretrained models, read from their model cards."""
+    import json
+
+    from ganzoo import registry
+
+    rows = [
+        "| entry | samples (seed 0) | FID | KID | precision | recall | modes hit | KL(modes) | IS | G steps | train time |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in names:
+        card = json.loads((registry.SAVED_MODELS_DIR / name / "model_card.json").read_text())
+        m, t = card["metrics"]["summary"], card["training"]
+        rows.append(
+            f"| `{name}` | ![{name}](saved_models/{name}/samples.png) | {m['fid']:.2f} | {m['kid']:.2f} | "
+            f"{m['precision']:.3f} | {m['recall']:.3f} | {int(m['modes_hit'])}/10 | {m['modes_kl']:.3f} | "
+            f"{m['is']:.2f} | {t['generator_steps']} | {t['wall_time_seconds'] / 60:.0f} min |"
+        )
+    return "\n".join(rows)
+
+
 def run(args):
     from ganzoo import registry
 
-    names = registry.list_models(args.pattern, pretrained=args.pretrained)
+    names = registry.list_models(args.pattern, pretrained=args.pretrained or args.cards)
+    if args.cards:
+        print(cards_table(names))
+        return 0
     if args.markdown:
         print(zoo_table(names))
         return 0
