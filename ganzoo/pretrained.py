@@ -21,7 +21,6 @@ run with::
 
 import argparse
 import datetime
-import hashlib
 import json
 import os
 import pathlib
@@ -31,20 +30,14 @@ import tempfile
 
 import numpy as np
 
+from ganzoo.checksums import sha256_of
+
 CARD = "model_card.json"
 CONFIG = "config.json"
 WEIGHTS = "weights.npz"
 SAMPLES = "samples.png"
 #: The quick protocol re-measured by the tests: FID on this many samples.
 CHECK_SAMPLES = 1000
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _networks(gan):
@@ -81,7 +74,7 @@ def verify(name_or_path):
             raise ValueError(
                 f"Pretrained file {filename} listed in {card_path} is missing. Received: {path}"
             )
-        actual = _sha256(path)
+        actual = sha256_of(path)
         if actual != expected:
             raise ValueError(
                 f"Pretrained file {path} does not match its model card (tampered, truncated or "
@@ -161,11 +154,11 @@ def package(run_dir, name, command, out_root=None, evaluate=True, num_samples=50
             for i, v in enumerate(net.weights)
         }
         np.savez_compressed(tmp / WEIGHTS, **arrays)
-        card = {"name": name, "files": {CONFIG: _sha256(tmp / CONFIG), WEIGHTS: _sha256(tmp / WEIGHTS)}}
+        card = {"name": name, "files": {CONFIG: sha256_of(tmp / CONFIG), WEIGHTS: sha256_of(tmp / WEIGHTS)}}
         (tmp / CARD).write_text(json.dumps(card))
         loaded = load_pretrained(tmp, compile=False)
         images.save_png(images.grid(loaded.generate(64, seed=0)), tmp / SAMPLES)
-        card["files"][SAMPLES] = _sha256(tmp / SAMPLES)
+        card["files"][SAMPLES] = sha256_of(tmp / SAMPLES)
         recipe = registry.get_recipe(run["model"])
         steps = int(np.asarray(gan.g_optimizer.iterations))
         card.update({

@@ -26,11 +26,12 @@ Two extractors ship:
   FID and IS code: compare only numbers computed with the same extractor.
 """
 
-import hashlib
 import json
 import pathlib
 
 import numpy as np
+
+from ganzoo.checksums import sha256_of
 
 from ganzoo.metrics import _checks
 
@@ -42,13 +43,6 @@ INCEPTION_NAME = "inception_v3"
 INCEPTION_SIZE = (299, 299)
 
 
-def sha256_of(path):
-    """Hex sha256 of a file, read in 1 MB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class FeatureExtractor:
