@@ -57,6 +57,9 @@ def train_run(
     verbose="auto",
     strategy="default",
     precision="float32",
+    eval_every=None,
+    eval_metrics=("fid", "kid"),
+    eval_samples=1000,
     recipe_overrides=None,
     **options,
 ):
@@ -77,6 +80,10 @@ def train_run(
             `ganzoo.distribute.get_strategy` (``mirrored``, ``multi_worker``,
             ``tpu[:ADDRESS]``, ...). Batch sizes stay global.
         precision: ``float32``, ``mixed_float16`` or ``mixed_bfloat16``.
+        eval_every: evaluate every N epochs (`ganzoo.metrics.EvaluationCallback`
+            on the training data); the ``eval_*`` results land in that epoch's
+            line of ``metrics.jsonl``.
+        eval_metrics, eval_samples: what to measure, on how many samples.
         recipe_overrides: any recipe fields to replace (tables merged), as
             in `ganzoo.create_model`.
         **options: ``batch_size``, ``latent_dim``, ``lr``, ``lr_schedule``,
@@ -123,6 +130,7 @@ def train_run(
         "steps": steps,
         "seed": seed,
         "precision": precision,
+        "eval_every": eval_every,
     }
     run_file = out / runs.RUN_FILE
     if run_file.exists():
@@ -180,7 +188,16 @@ def train_run(
     backup = out / "backup" if chief else outputs / "backup"
     # Epoch-end order matters for a kill at any moment: outputs first, the backup
     # last, so a resumed run redoes (and rewrites) any epoch its backup lacks.
-    callbacks = [
+    callbacks = []
+    if eval_every:
+        from ganzoo.metrics import EvaluationCallback
+
+        # Before MetricsLog, so that the eval_* values join the epoch's logs.
+        callbacks.append(EvaluationCallback(
+            data=source, metrics=eval_metrics, every_n_epochs=eval_every,
+            num_samples=eval_samples, seed=seed,
+        ))
+    callbacks += [
         callbacks_lib.MetricsLog(outputs / "metrics.jsonl"),
         callbacks_lib.SampleGrid(
             outputs / "samples", num=num_samples, seed=seed,

@@ -46,7 +46,8 @@ def test_list_markdown_table_matches_readme(capsys):
 def test_train_then_sample_end_to_end(tmp_path, digits_npz, capsys):
     out = tmp_path / "run"
     args = ["train", "dcgan_mnist", "--data", str(digits_npz), "--epochs", "2", "--batch-size", "16",
-            "--out", str(out), *TINY_SET]
+            "--out", str(out), "--eval-every", "2", "--eval-metrics", "fid", "--eval-samples", "32",
+            *TINY_SET]
     assert main(args) == 0
     for name in ("run.json", "checkpoint.keras", "final.keras", "samples/epoch_001.png",
                  "samples/epoch_002.png"):
@@ -55,6 +56,8 @@ def test_train_then_sample_end_to_end(tmp_path, digits_npz, capsys):
     records = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in records] == [1, 2]
     assert all(np.isfinite(r["d_loss"]) and np.isfinite(r["g_loss"]) for r in records)
+    # --eval-every 2: epoch 2's line carries the FID, epoch 1's does not
+    assert "eval_fid" not in records[0] and records[1]["eval_fid"] > 0
     # 64 images / 16 per step = 4 steps per epoch; a 64-image grid of 28x28 tiles, 2 px padding
     grid = np.array(Image.open(out / "samples" / "epoch_002.png"))
     assert grid.shape == (8 * 30 + 2, 8 * 30 + 2)

@@ -33,6 +33,10 @@ def add_parser(sub):
                    help="override any recipe field with a TOML value, e.g. generator.base_filters=32 "
                    "(repeatable)")
     p.add_argument("--no-xla", action="store_true", help="turn XLA compilation off")
+    p.add_argument("--eval-every", type=_args.positive_int, default=None, metavar="N",
+                   help="evaluate every N epochs (results in metrics.jsonl)")
+    p.add_argument("--eval-metrics", default="fid,kid", help="with --eval-every (default: fid,kid)")
+    p.add_argument("--eval-samples", type=_args.positive_int, default=1000)
     p.add_argument("--strategy", default="default",
                    help="default | one_device | mirrored | multi_worker | tpu[:ADDRESS]")
     p.add_argument("--precision", default="float32",
@@ -62,6 +66,9 @@ def run(args):
         ema_decay=args.ema,
         recipe_overrides=_args.merge_overrides(args.set),
         strategy=args.strategy,
+        eval_every=args.eval_every,
+        eval_metrics=args.eval_metrics,
+        eval_samples=args.eval_samples,
         precision=args.precision,
     )
     return 0
