@@ -493,7 +493,11 @@ def test_cli_exports_a_run_and_writes_models_config(small_gan, tmp_path, capsys)
 
 
 def test_cli_pretrained_passes_through_to_load_gan(tmp_path, capsys):
-    assert cli_main(["export", "dcgan_mnist", "--out", str(tmp_path), "--pretrained"]) == 2
+    # a zoo entry with shipped weights exports them ...
+    assert cli_main(["export", "dcgan_mnist", "--out", str(tmp_path), "--pretrained"]) == 0
+    assert (tmp_path / "dcgan_mnist" / "1" / "saved_model.pb").is_file()
+    # ... one without weights is refused with a clear error, and nothing is written
+    assert cli_main(["export", "dcgan_cifar10", "--out", str(tmp_path), "--pretrained"]) == 2
     err = capsys.readouterr().err
-    assert "pretrained" in err and "Received: " in err
-    assert not (tmp_path / "dcgan_mnist").exists()
+    assert "No pretrained weights for 'dcgan_cifar10'" in err and "Received: " in err
+    assert not (tmp_path / "dcgan_cifar10").exists()
