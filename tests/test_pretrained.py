@@ -13,7 +13,7 @@ PRETRAINED = ganzoo.list_models(pretrained=True)
 
 
 def test_the_mnist_entries_ship_pretrained_weights():
-    assert {"dcgan_mnist"} <= set(PRETRAINED)
+    assert {"dcgan_mnist", "wgan_gp_mnist", "sngan_mnist"} <= set(PRETRAINED)
 
 
 @pytest.mark.parametrize("name", PRETRAINED)
