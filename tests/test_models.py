@@ -124,6 +124,9 @@ def test_keras_save_load_round_trip_keeps_outputs_and_optimizer_state(name, tmp_
         assert int(opt_a.iterations) == int(opt_b.iterations)
         for va, vb in zip(opt_a.variables, opt_b.variables):
             np.testing.assert_array_equal(np.array(va), np.array(vb))
+    # the random-number state is restored too: the next steps draw fresh noise
+    np.testing.assert_array_equal(np.array(again.seed_generator.state), np.array(gan.seed_generator.state))
+    assert np.array(again.seed_generator.state)[1] > 0
     # fit continues from the restored state
     again.fit(data, epochs=1, verbose=0)
     assert int(again.g_optimizer.iterations) == int(gan.g_optimizer.iterations) + 2

@@ -608,6 +608,20 @@ class GAN(keras.Model):
 
     # --- serialization -----------------------------------------------------
 
+    _SEED_KEY = "seed_generator_state"
+
+    def save_own_variables(self, store):
+        # Keras does not save a SeedGenerator's state: without this, a loaded or
+        # resumed model would replay the noise of its first steps.
+        super().save_own_variables(store)
+        store[self._SEED_KEY] = np.asarray(keras.ops.convert_to_numpy(self.seed_generator.state))
+
+    def load_own_variables(self, store):
+        keys = list(store.keys())
+        if self._SEED_KEY in keys:
+            self.seed_generator.state.assign(np.asarray(store[self._SEED_KEY]))
+        super().load_own_variables({k: store[k] for k in keys if k != self._SEED_KEY})
+
     def get_config(self):
         config = super().get_config()
         config.update(
