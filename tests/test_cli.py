@@ -15,7 +15,7 @@ from ganzoo import registry
 from ganzoo.cli import main
 
 TINY_SET = ["--set", "generator.base_filters=4", "--set", "discriminator.base_filters=4",
-            "--latent-dim", "8", "--no-xla"]
+            "--latent-dim", "8", "--xla", "off"]
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,8 @@ def add_parser(sub):
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", type=_args.recipe_override,
                    help="override any recipe field with a TOML value, e.g. generator.base_filters=32 "
                    "(repeatable)")
-    p.add_argument("--no-xla", action="store_true", help="turn XLA compilation off")
+    p.add_argument("--xla", choices=["auto", "on", "off"], default="auto",
+                   help="XLA compilation (auto: off on CPUs, where it measured slower; on for a GPU/TPU)")
     p.add_argument("--eval-every", type=_args.positive_int, default=None, metavar="N",
                    help="evaluate every N epochs (results in metrics.jsonl)")
     p.add_argument("--eval-metrics", default="fid,kid", help="with --eval-every (default: fid,kid)")
@@ -54,7 +55,7 @@ def run(args):
         epochs=args.epochs,
         steps=args.steps,
         seed=args.seed,
-        jit_compile=False if args.no_xla else "auto",
+        jit_compile={"auto": "auto", "on": True, "off": False}[args.xla],
         resize=args.resize,
         skip_corrupt=args.skip_corrupt,
         data_dir=args.data_dir,

@@ -35,6 +35,11 @@ def _on_cpus():
     return all("CPU" in d.upper() for d in devices)
 
 
+def _on_accelerator_free_host():
+    """True when TensorFlow sees neither a GPU nor a TPU."""
+    return not (tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
+
+
 def _is_multi_worker():
     return isinstance(
         tf.distribute.get_strategy(),
@@ -218,10 +223,12 @@ class GAN(keras.Model):
                 a name, or settings (see `ganzoo.optimizers`). Default: this
                 model's ``optimizer_settings["d"]``.
             g_optimizer: the same for the generator.
-            jit_compile: True, False or "auto". "auto" turns XLA on when
-                training on a single replica (about 2x faster on CPU, see
-                ``benchmarks/``) and off under a multi-replica strategy, where
-                XLA fails on CPU.
+            jit_compile: True, False or "auto". "auto" turns XLA off on
+                CPUs, where TensorFlow's oneDNN kernels were faster than XLA
+                for every MNIST entry (up to 1.3x in float32 and 2x in
+                bfloat16; ``benchmarks/README.md``), and on for a single GPU
+                or TPU replica. Under a multi-replica CPU strategy XLA fails,
+                so True is refused there.
             **kwargs: passed to `keras.Model.compile` (e.g.
                 ``steps_per_execution``); ``loss``, ``optimizer`` and
                 ``metrics`` are not accepted: the GAN owns them.
@@ -235,7 +242,7 @@ class GAN(keras.Model):
                 )
             kwargs.pop(key, None)
         if jit_compile == "auto":
-            jit_compile = _num_replicas() == 1
+            jit_compile = _num_replicas() == 1 and not _on_accelerator_free_host()
         elif jit_compile and _num_replicas() > 1 and _on_cpus():
             raise ValueError(
                 "XLA (jit_compile=True) fails under a multi-replica strategy on CPUs "
