@@ -10,13 +10,57 @@ class Network(keras.Model):
     """A `keras.Model` built functionally in ``__init__`` and serialized by its
     constructor arguments.
 
-    Subclasses build their graph, call ``super().__init__(inputs=..., outputs=...)``,
-    store every argument named in ``config_args`` as an attribute of the same
-    name, and get `get_config` / `from_config` for free.
+    Subclasses validate their arguments with `_check_generator_args` /
+    `_check_discriminator_args`, build their graph, call
+    ``super().__init__(inputs=..., outputs=...)``, then `_set_config(...)` with
+    every argument named in ``config_args``, and get `get_config` /
+    `from_config` for free.
     """
 
     #: Names of the constructor arguments that make up the config.
     config_args = ()
+
+    def _check_generator_args(self, latent_dim, image_shape, base_filters, num_classes):
+        """Validates the arguments every generator shares.
+
+        Returns:
+            `(image_shape, num_up, start)`: the shape as a tuple, the number of
+            2x upsamplings and the start side (see `layers._resampling_plan`).
+        """
+        owner = type(self).__name__
+        L._check_positive_int(latent_dim, "latent_dim", owner)
+        return self._check_common_args(image_shape, base_filters, num_classes)
+
+    def _check_discriminator_args(self, image_shape, base_filters, num_classes, power_iterations):
+        """Validates the arguments every discriminator shares.
+
+        Returns:
+            `(image_shape, num_down, end)`: the shape as a tuple, the number of
+            2x downsamplings and the side they end at.
+        """
+        L._check_power_iterations(power_iterations, type(self).__name__)
+        return self._check_common_args(image_shape, base_filters, num_classes)
+
+    def _check_common_args(self, image_shape, base_filters, num_classes):
+        owner = type(self).__name__
+        L._check_positive_int(base_filters, "base_filters", owner)
+        L._check_num_classes(num_classes, owner)
+        return L._resampling_plan(image_shape, owner)
+
+    def _set_config(self, **values):
+        """Stores the constructor arguments that `get_config` returns.
+
+        Raises:
+            TypeError: if `values` are not exactly the names in `config_args`
+                (a subclass bug, caught by every serialization test).
+        """
+        if set(values) != set(self.config_args):
+            raise TypeError(
+                f"{type(self).__name__}._set_config needs exactly {sorted(self.config_args)}. "
+                f"Received: {sorted(values)}"
+            )
+        for key, value in values.items():
+            setattr(self, key, value)
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}

@@ -138,11 +138,9 @@ class ResNetGenerator(Network):
         name=None,
         **kwargs,
     ):
-        owner = type(self).__name__
-        L._check_positive_int(latent_dim, "latent_dim", owner)
-        L._check_positive_int(base_filters, "base_filters", owner)
-        L._check_num_classes(num_classes, owner)
-        image_shape, num_up, start = L._resampling_plan(image_shape, owner)
+        image_shape, num_up, start = self._check_generator_args(
+            latent_dim, image_shape, base_filters, num_classes
+        )
         residual_init, other_init = _initializers(kernel_initializer)
 
         # === Functional graph ===
@@ -176,12 +174,13 @@ class ResNetGenerator(Network):
         outputs = keras.layers.Activation("tanh", dtype="float32", name="tanh")(h)
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
 
-        # === Config ===
-        self.latent_dim = latent_dim
-        self.image_shape = image_shape
-        self.base_filters = base_filters
-        self.num_classes = num_classes
-        self.kernel_initializer = kernel_initializer
+        self._set_config(
+            latent_dim=latent_dim,
+            image_shape=image_shape,
+            base_filters=base_filters,
+            num_classes=num_classes,
+            kernel_initializer=kernel_initializer,
+        )
 
 
 
@@ -257,12 +256,10 @@ class ResNetDiscriminator(Network):
         name=None,
         **kwargs,
     ):
-        owner = type(self).__name__
-        L._check_positive_int(base_filters, "base_filters", owner)
-        L._check_num_classes(num_classes, owner)
-        L._check_power_iterations(power_iterations, owner)
-        L._check_choice(pooling, "pooling", _POOLINGS, owner)
-        image_shape, _, _ = L._resampling_plan(image_shape, owner)
+        image_shape, _, _ = self._check_discriminator_args(
+            image_shape, base_filters, num_classes, power_iterations
+        )
+        L._check_choice(pooling, "pooling", _POOLINGS, type(self).__name__)
         spectral_norm = bool(spectral_norm)
         residual_init, other_init = _initializers(kernel_initializer)
         b = base_filters
@@ -325,12 +322,13 @@ class ResNetDiscriminator(Network):
         )
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
 
-        # === Config ===
-        self.image_shape = image_shape
-        self.base_filters = base_filters
-        self.num_classes = num_classes
-        self.spectral_norm = spectral_norm
-        self.pooling = pooling
-        self.kernel_initializer = kernel_initializer
-        self.power_iterations = power_iterations
+        self._set_config(
+            image_shape=image_shape,
+            base_filters=base_filters,
+            num_classes=num_classes,
+            spectral_norm=spectral_norm,
+            pooling=pooling,
+            kernel_initializer=kernel_initializer,
+            power_iterations=power_iterations,
+        )
 

@@ -57,11 +57,9 @@ class SNGANCNNGenerator(Network):
         name=None,
         **kwargs,
     ):
-        owner = type(self).__name__
-        L._check_positive_int(latent_dim, "latent_dim", owner)
-        L._check_positive_int(base_filters, "base_filters", owner)
-        L._check_num_classes(num_classes, owner)
-        image_shape, num_up, start = L._resampling_plan(image_shape, owner)
+        image_shape, num_up, start = self._check_generator_args(
+            latent_dim, image_shape, base_filters, num_classes
+        )
         init_spec = L._serialize_initializer(kernel_initializer)
 
         def init():
@@ -102,12 +100,13 @@ class SNGANCNNGenerator(Network):
         outputs = keras.layers.Activation("tanh", dtype="float32", name="tanh")(h)
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
 
-        # === Config ===
-        self.latent_dim = latent_dim
-        self.image_shape = image_shape
-        self.base_filters = base_filters
-        self.num_classes = num_classes
-        self.kernel_initializer = kernel_initializer
+        self._set_config(
+            latent_dim=latent_dim,
+            image_shape=image_shape,
+            base_filters=base_filters,
+            num_classes=num_classes,
+            kernel_initializer=kernel_initializer,
+        )
 
 
 
@@ -167,11 +166,9 @@ class SNGANCNNDiscriminator(Network):
         name=None,
         **kwargs,
     ):
-        owner = type(self).__name__
-        L._check_positive_int(base_filters, "base_filters", owner)
-        L._check_num_classes(num_classes, owner)
-        L._check_power_iterations(power_iterations, owner)
-        image_shape, _, _ = L._resampling_plan(image_shape, owner)
+        image_shape, _, _ = self._check_discriminator_args(
+            image_shape, base_filters, num_classes, power_iterations
+        )
         spectral_norm = bool(spectral_norm)
         init_spec = L._serialize_initializer(kernel_initializer)
 
@@ -213,11 +210,12 @@ class SNGANCNNDiscriminator(Network):
         )
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
 
-        # === Config ===
-        self.image_shape = image_shape
-        self.base_filters = base_filters
-        self.num_classes = num_classes
-        self.spectral_norm = spectral_norm
-        self.kernel_initializer = kernel_initializer
-        self.power_iterations = power_iterations
+        self._set_config(
+            image_shape=image_shape,
+            base_filters=base_filters,
+            num_classes=num_classes,
+            spectral_norm=spectral_norm,
+            kernel_initializer=kernel_initializer,
+            power_iterations=power_iterations,
+        )
 
