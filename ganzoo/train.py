@@ -53,6 +53,7 @@ def train_run(
     resize=False,
     skip_corrupt=False,
     data_dir=None,
+    download=True,
     num_samples=64,
     verbose="auto",
     strategy="default",
@@ -73,7 +74,7 @@ def train_run(
         steps: total generator steps instead of epochs.
         seed: seeds weights, the model's random numbers and data shuffling.
         jit_compile: passed to `GAN.compile`.
-        resize, skip_corrupt, data_dir: passed to `ganzoo.data.load`.
+        resize, skip_corrupt, data_dir, download: passed to `ganzoo.data.load`.
         num_samples: images in each epoch's sample grid.
         verbose: Keras progress-bar mode.
         strategy: a `tf.distribute.Strategy` or a name for
@@ -161,6 +162,7 @@ def train_run(
         resize=resize,
         skip_corrupt=skip_corrupt,
         data_dir=data_dir,
+        download=download,
     )
     steps_per_epoch = None
     if steps is not None:

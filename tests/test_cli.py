@@ -104,6 +104,22 @@ def test_dataset_smaller_than_one_batch_is_refused_before_anything_is_written(tm
     assert not out.exists()
 
 
+def test_no_download_fails_at_once_on_unprepared_tfds_data(tmp_path, monkeypatch, capsys):
+    import tensorflow_datasets as tfds
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("a download was attempted")
+
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", no_download)
+    out = tmp_path / "run"
+    code = main(["train", "dcgan_mnist", "--data", "tfds:mnist", "--data-dir", str(tmp_path / "tfds"),
+                 "--no-download", "--out", str(out), *TINY_SET])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "download=False" in err and str(tmp_path / "tfds") in err
+    assert not out.exists()
+
+
 def _train_cmd(out, data):
     return [sys.executable, "-m", "ganzoo.cli", "train", "dcgan_mnist", "--data", str(data),
             "--epochs", "20", "--batch-size", "16", "--seed", "3", "--out", str(out), *TINY_SET]

@@ -29,6 +29,9 @@ def add_parser(sub):
     p.add_argument("--resize", action="store_true", help="upscale images smaller than the model's")
     p.add_argument("--skip-corrupt", action="store_true", help="skip unreadable images with a warning")
     p.add_argument("--data-dir", default=None, help="TFDS data directory")
+    p.add_argument("--no-download", action="store_true",
+                   help="TFDS: fail at once if the data is not prepared in --data-dir "
+                   "(offline machines; TFDS otherwise retries the download for minutes)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", type=_args.recipe_override,
                    help="override any recipe field with a TOML value, e.g. generator.base_filters=32 "
                    "(repeatable)")
@@ -59,6 +62,7 @@ def run(args):
         resize=args.resize,
         skip_corrupt=args.skip_corrupt,
         data_dir=args.data_dir,
+        download=not args.no_download,
         batch_size=args.batch_size,
         latent_dim=args.latent_dim,
         d_steps=args.d_steps,
