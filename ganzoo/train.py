@@ -150,6 +150,9 @@ def train_run(
             f"Received: out={str(out)!r}"
         )
 
+    # Before the data: tf.data's seeded shuffles combine the op seed with the
+    # global seed, so the order must not depend on what ran earlier in the process.
+    keras.utils.set_random_seed(seed)
     h, w, c = recipe.image_shape
     dataset = data_lib.load(
         source,
@@ -178,7 +181,6 @@ def train_run(
     out.mkdir(parents=True, exist_ok=True)
     run_file.write_text(json.dumps(settings, indent=2) + "\n")
 
-    keras.utils.set_random_seed(seed)
     with strategy.scope():
         gan = registry.build_from_recipe(recipe, seed=seed)
         gan.compile(jit_compile=jit_compile)

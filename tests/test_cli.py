@@ -122,6 +122,21 @@ def test_no_download_fails_at_once_on_unprepared_tfds_data(tmp_path, monkeypatch
     assert not out.exists()
 
 
+def test_same_command_and_seed_reproduce_the_run(tmp_path, digits_npz):
+    import keras
+
+    weights = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        assert main(["train", "dcgan_mnist", "--data", str(digits_npz), "--epochs", "2",
+                     "--batch-size", "16", "--seed", "5", "--out", str(out), *TINY_SET]) == 0
+        weights.append(keras.models.load_model(out / "final.keras").get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
+    samples = [np.array(Image.open(tmp_path / run / "samples" / "epoch_002.png")) for run in "ab"]
+    np.testing.assert_array_equal(*samples)
+
+
 def _train_cmd(out, data):
     return [sys.executable, "-m", "ganzoo.cli", "train", "dcgan_mnist", "--data", str(data),
             "--epochs", "20", "--batch-size", "16", "--seed", "3", "--out", str(out), *TINY_SET]

@@ -82,6 +82,9 @@ def load(
             ``batch_size * d_steps`` images.
         shuffle: Shuffle the examples (and, for TFDS, its files).
         seed: Non-negative int seeding every shuffle; same seed, same order.
+            tf.data combines it with TensorFlow's global seed, so set that too
+            (`keras.utils.set_random_seed`) for an order that does not depend
+            on what ran before in the process; `ganzoo train` does.
         resize: Allow upscaling images smaller than `image_size`.
         skip_corrupt: For folders, skip undecodable files with one warning instead
             of raising.
