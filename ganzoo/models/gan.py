@@ -225,7 +225,7 @@ class GAN(keras.Model):
             g_optimizer: the same for the generator.
             jit_compile: True, False or "auto". "auto" turns XLA off on
                 CPUs, where TensorFlow's oneDNN kernels were faster than XLA
-                for every MNIST entry (up to 1.3x in float32 and 2x in
+                for every MNIST entry (1.2-1.8x in float32, 1.6-2.2x in
                 bfloat16; ``benchmarks/README.md``), and on for a single GPU
                 or TPU replica. Under a multi-replica CPU strategy XLA fails,
                 so True is refused there.
