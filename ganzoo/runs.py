@@ -49,12 +49,11 @@ def load_gan(source, pretrained=False):
     """
     import keras
 
+    from ganzoo import pretrained as pretrained_lib
     from ganzoo import registry
 
     path = pathlib.Path(str(source)).expanduser()
-    if path.is_dir() and (path / "model_card.json").is_file():
-        from ganzoo import pretrained as pretrained_lib
-
+    if path.is_dir() and (path / pretrained_lib.CARD).is_file():
         return pretrained_lib.load_pretrained(path)
     if path.is_dir():
         return keras.models.load_model(model_path(path))

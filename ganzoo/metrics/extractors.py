@@ -32,7 +32,6 @@ import pathlib
 import numpy as np
 
 from ganzoo.checksums import sha256_of
-
 from ganzoo.metrics import _checks
 
 MNIST_CLASSIFIER_NAME = "mnist_5k_classifier"
@@ -41,8 +40,6 @@ MODEL_CARD = "model_card.json"
 FEATURE_LAYER = "features"
 INCEPTION_NAME = "inception_v3"
 INCEPTION_SIZE = (299, 299)
-
-
 
 
 class FeatureExtractor:
