@@ -47,6 +47,15 @@ def _networks(gan):
     return nets
 
 
+def _machine():
+    """E.g. "x86_64, 2 CPU cores, no GPU": where the card's training ran."""
+    import tensorflow as tf
+
+    gpus = len(tf.config.list_physical_devices("GPU"))
+    gpu_text = "no GPU" if gpus == 0 else f"{gpus} GPU" + ("s" if gpus > 1 else "")
+    return f"{platform.machine()}, {os.cpu_count()} CPU cores, {gpu_text}"
+
+
 def _folder(name_or_path):
     from ganzoo import registry
 
@@ -175,7 +184,7 @@ def package(run_dir, name, command, out_root=None, evaluate=True, num_samples=50
                 "discriminator_steps": int(np.asarray(gan.d_optimizer.iterations)),
                 "wall_time_seconds": round(sum(r.get("seconds", 0) for r in history), 1),
                 "final_epoch_logs": {k: v for k, v in history[-1].items() if k != "epoch"},
-                "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, no GPU",
+                "machine": _machine(),
                 "note": note,
             },
             "parameters": {"generator": loaded.generator.count_params(),
