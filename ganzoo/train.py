@@ -59,6 +59,7 @@ def train_run(
     strategy="default",
     precision="float32",
     eval_every=None,
+    checkpoint_every=None,
     eval_metrics=("fid", "kid"),
     eval_samples=1000,
     recipe_overrides=None,
@@ -84,6 +85,10 @@ def train_run(
         eval_every: evaluate every N epochs (`ganzoo.metrics.EvaluationCallback`
             on the training data); the ``eval_*`` results land in that epoch's
             line of ``metrics.jsonl``.
+        checkpoint_every: with `steps`, end a Keras epoch (checkpoint, backup,
+            sample grid, log line) every this many generator steps instead of
+            once per pass over the data; a SIGKILL then loses at most this
+            many steps. Default: one pass over the data.
         eval_metrics, eval_samples: what to measure, on how many samples.
         recipe_overrides: any recipe fields to replace (tables merged), as
             in `ganzoo.create_model`.
@@ -102,7 +107,12 @@ def train_run(
 
     if epochs is not None and steps is not None:
         raise ValueError(f"Give epochs or steps, not both. Received: epochs={epochs}, steps={steps}")
-    for key, value in (("epochs", epochs), ("steps", steps)):
+    if checkpoint_every is not None and steps is None:
+        raise ValueError(
+            "checkpoint_every counts generator steps and needs steps. "
+            f"Received: checkpoint_every={checkpoint_every!r}, steps=None"
+        )
+    for key, value in (("epochs", epochs), ("steps", steps), ("checkpoint_every", checkpoint_every)):
         if value is not None and (not isinstance(value, int) or value < 1):
             raise ValueError(f"{key} must be a positive integer. Received: {key}={value!r}")
     recipe = registry.get_recipe(name)
@@ -133,6 +143,8 @@ def train_run(
         "precision": precision,
         "eval_every": eval_every,
     }
+    if checkpoint_every is not None:
+        settings["checkpoint_every"] = checkpoint_every
     run_file = out / runs.RUN_FILE
     if run_file.exists():
         previous = json.loads(run_file.read_text())
@@ -172,7 +184,7 @@ def train_run(
         per_epoch = int(dataset.cardinality())
         if per_epoch <= 0:
             raise ValueError(f"The data yields no full batch. Received: data={source!r}")
-        steps_per_epoch = min(steps, per_epoch)
+        steps_per_epoch = min(steps, checkpoint_every or per_epoch)
         epochs = math.ceil(steps / steps_per_epoch)
         dataset = dataset.repeat()
     elif epochs is None:

@@ -17,6 +17,9 @@ def add_parser(sub):
     length = p.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=_args.positive_int, default=None)
     length.add_argument("--steps", type=_args.positive_int, default=None, help="generator steps")
+    p.add_argument("--checkpoint-every", type=_args.positive_int, default=None, metavar="STEPS",
+                   help="with --steps: checkpoint, back up and log every STEPS generator steps "
+                   "instead of once per pass over the data")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=_args.positive_int, default=None,
                    help="real images per discriminator step")
@@ -72,6 +75,7 @@ def run(args):
         recipe_overrides=_args.merge_overrides(args.set),
         strategy=args.strategy,
         eval_every=args.eval_every,
+        checkpoint_every=args.checkpoint_every,
         eval_metrics=args.eval_metrics,
         eval_samples=args.eval_samples,
         precision=args.precision,
