@@ -18,6 +18,15 @@ Losses (``get_loss(name)`` returns the discriminator and generator halves):
   Miyato et al. 2018, "Spectral Normalization for GANs" (arXiv:1802.05957).
 * ``"least_squares"``: Mao et al. 2017, "Least Squares Generative Adversarial
   Networks" (arXiv:1611.04076), with targets a=0 (fake), b=1 (real), c=1.
+* ``"relativistic"``: the relativistic pairing loss (RpGAN) of Jolicoeur-Martineau
+  2018 (arXiv:1807.00734), as used by Huang et al. 2024, "The GAN is dead;
+  long live the GAN! A Modern GAN Baseline" (R3GAN, arXiv:2501.05441). Each
+  real logit is paired with one fake logit, so its generator half also needs
+  the real logits (``AdversarialLoss.pairs_real_and_fake``).
+
+Penalties (unweighted; the engine multiplies by the recipe's weight):
+`gradient_penalty` (WGAN-GP), `r1_penalty` / `r2_penalty` (Mescheder et al.
+2018) and `lecam_penalty` (Tseng et al. 2021).
 """
 
 import collections
@@ -73,6 +82,20 @@ def least_squares_discriminator_loss(real_logits, fake_logits):
     )
 
 
+def relativistic_discriminator_loss(real_logits, fake_logits):
+    """RpGAN: ``E[softplus(-(D(x_i) - D(G(z_i))))]`` over pairs (Huang et al. 2024, eq. 2).
+
+    Args:
+        real_logits: Tensor (batch, 1) or (batch,).
+        fake_logits: Tensor of the same shape; row i is paired with row i of
+            `real_logits`.
+
+    Returns:
+        float32 scalar.
+    """
+    return _mean(tf.nn.softplus(_as_float32(fake_logits) - _as_float32(real_logits)))
+
+
 # --- generator halves -----------------------------------------------------
 
 
@@ -96,9 +119,20 @@ def least_squares_generator_loss(fake_logits):
     return 0.5 * _mean(tf.square(_as_float32(fake_logits) - 1.0))
 
 
+def relativistic_generator_loss(fake_logits, real_logits):
+    """RpGAN generator half: ``E[softplus(-(D(G(z_i)) - D(x_i)))]`` over pairs (Huang et al. 2024)."""
+    return _mean(tf.nn.softplus(_as_float32(real_logits) - _as_float32(fake_logits)))
+
+
 AdversarialLoss = collections.namedtuple(
-    "AdversarialLoss", ["name", "discriminator", "generator", "reference"]
+    "AdversarialLoss",
+    ["name", "discriminator", "generator", "reference", "pairs_real_and_fake"],
+    defaults=[False],
 )
+AdversarialLoss.__doc__ = """An adversarial loss: ``discriminator(real_logits, fake_logits)`` and
+``generator(fake_logits)``, or ``generator(fake_logits, real_logits)`` when
+``pairs_real_and_fake`` is True (the generator step then needs a real batch of
+the same size as its fake batch)."""
 
 _LOSSES = {
     "non_saturating": AdversarialLoss(
@@ -130,6 +164,13 @@ _LOSSES = {
         least_squares_discriminator_loss,
         least_squares_generator_loss,
         "Mao et al. 2017, arXiv:1611.04076",
+    ),
+    "relativistic": AdversarialLoss(
+        "relativistic",
+        relativistic_discriminator_loss,
+        relativistic_generator_loss,
+        "Jolicoeur-Martineau 2018, arXiv:1807.00734; Huang et al. 2024, arXiv:2501.05441",
+        True,
     ),
 }
 
@@ -213,3 +254,74 @@ def gradient_penalty(
     axes = tf.range(1, tf.rank(grads))
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=axes) + epsilon)
     return tf.reduce_mean(tf.square(norms - 1.0))
+
+
+def _input_gradient_sq_norms(critic, images, labels):
+    """Per-sample ``||grad_x critic(x)||^2`` (float32, shape (batch,))."""
+    images = _as_float32(images)
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        inputs = images if labels is None else [images, labels]
+        # Each score depends on its own sample only, so the gradient of the
+        # sum holds every sample's input gradient.
+        total = tf.reduce_sum(_as_float32(critic(inputs)))
+    grads = tape.gradient(total, images)
+    return tf.reduce_sum(tf.square(grads), axis=tf.range(1, tf.rank(grads)))
+
+
+def r1_penalty(critic, real, *, labels=None):
+    """R1 (Mescheder, Geiger & Nowozin 2018, "Which Training Methods for GANs do
+    actually Converge?", arXiv:1801.04406, eq. 9): ``E_x[||grad_x D(x)||^2]`` on real data.
+
+    The gradient is of the raw logit with respect to the images (no
+    interpolation and no "- 1", unlike WGAN-GP). The paper adds
+    ``gamma / 2 * R1`` to the discriminator loss; the GAN engine does that with
+    ``gamma = r1_weight``. Computed in float32 whatever the critic's dtype.
+
+    Args:
+        critic: callable mapping images (or ``[images, labels]``) of shape
+            (batch, H, W, C) to logits (batch, 1); each logit must depend on its
+            own sample only (no BatchNorm in training mode).
+        real: float Tensor (batch, H, W, C) of real images.
+        labels: optional int Tensor (batch,) for a conditional critic.
+
+    Returns:
+        float32 scalar, the batch mean of the squared gradient norms.
+    """
+    return tf.reduce_mean(_input_gradient_sq_norms(critic, real, labels))
+
+
+def r2_penalty(critic, fake, *, labels=None):
+    """R2 (Mescheder et al. 2018, arXiv:1801.04406): `r1_penalty` on generated images.
+
+    ``E_z[||grad_x D(x)|_{x = G(z)}||^2]``; the images are treated as
+    constants (no gradient reaches the generator). Arguments and return value
+    as `r1_penalty`.
+    """
+    return tf.reduce_mean(_input_gradient_sq_norms(critic, tf.stop_gradient(fake), labels))
+
+
+def lecam_penalty(real_logits, fake_logits, anchor_real, anchor_fake):
+    """LeCam regularization (Tseng, Jiang, Liu, Yang & Yang 2021, "Regularizing
+    Generative Adversarial Networks under Limited Data", arXiv:2104.03310, eq. 3).
+
+    ``R_LC = E[relu(D(x) - a_fake)^2] + E[relu(a_real - D(G(z)))^2]``, where the
+    anchors ``a_real`` and ``a_fake`` are moving averages of the
+    discriminator's mean output on real and generated images (the engine keeps
+    them, decay 0.99). Only outputs that cross the other side's anchor are
+    penalized.
+
+    Args:
+        real_logits: Tensor (batch, 1) or (batch,).
+        fake_logits: Tensor (batch', 1) or (batch',).
+        anchor_real: float scalar.
+        anchor_fake: float scalar.
+
+    Returns:
+        float32 scalar (unweighted).
+    """
+    real = _as_float32(real_logits)
+    fake = _as_float32(fake_logits)
+    return _mean(tf.square(tf.nn.relu(real - _as_float32(anchor_fake)))) + _mean(
+        tf.square(tf.nn.relu(_as_float32(anchor_real) - fake))
+    )

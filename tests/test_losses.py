@@ -68,7 +68,8 @@ def test_losses_are_finite_float32_scalars_on_extreme_logits(name):
     loss = losses.get_loss(name)
     big = np.array([[100.0], [-100.0]], dtype="float32")
     d = loss.discriminator(big, -big)
-    g = loss.generator(tf.constant(big, dtype="bfloat16"))
+    fake = tf.constant(big, dtype="bfloat16")
+    g = loss.generator(fake, -big) if loss.pairs_real_and_fake else loss.generator(fake)
     for value in (d, g):
         assert value.dtype == tf.float32 and value.shape == ()
         assert np.isfinite(float(value))
@@ -170,3 +171,86 @@ def test_gradient_penalty_with_given_alpha_is_exact():
     gp = losses.gradient_penalty(QuadraticCritic(), real, np.zeros_like(real), alpha=alpha)
     expected = np.mean([(0.5 * 2 - 1) ** 2, (0.5 * 4 - 1) ** 2, (0.25 * 1 - 1) ** 2])  # 0.5208
     assert float(gp) == pytest.approx(expected, abs=1e-6)
+
+
+# --- R1 / R2, RpGAN, LeCam (small-data training) ---------------------------
+
+
+def _linear_critic(w):
+    w = tf.constant(w)
+
+    def critic(x):
+        return tf.reduce_sum(x * w, axis=[1, 2, 3])[:, None]
+
+    return critic
+
+
+def test_r1_of_a_linear_critic_is_the_squared_norm_of_its_weights():
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(1, 3, 3, 2)).astype("float32")
+    x = rng.normal(size=(5, 3, 3, 2)).astype("float32")
+    expected = float(np.sum(w ** 2))  # grad_x <w, x> = w for every sample
+    assert float(losses.r1_penalty(_linear_critic(w), x)) == pytest.approx(expected, rel=1e-5)
+    assert float(losses.r2_penalty(_linear_critic(w), -x)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_r1_and_r2_of_a_quadratic_critic_match_the_closed_form():
+    # D(x) = 0.5 * sum(a * x^2): grad = a * x, so R = mean_i sum(a^2 x_i^2).
+    rng = np.random.default_rng(1)
+    a = rng.uniform(0.5, 2.0, size=(1, 2, 2, 1)).astype("float32")
+    real = rng.normal(size=(4, 2, 2, 1)).astype("float32")
+    fake = rng.normal(size=(4, 2, 2, 1)).astype("float32")
+
+    def critic(x):
+        return 0.5 * tf.reduce_sum(a * tf.square(x), axis=[1, 2, 3])[:, None]
+
+    def closed(x):
+        return float(np.mean(np.sum((a * x) ** 2, axis=(1, 2, 3))))
+
+    assert float(losses.r1_penalty(critic, real)) == pytest.approx(closed(real), rel=1e-5)
+    assert float(losses.r2_penalty(critic, fake)) == pytest.approx(closed(fake), rel=1e-5)
+
+
+def test_r1_passes_labels_to_a_conditional_critic():
+    seen = {}
+
+    def critic(inputs):
+        x, y = inputs
+        seen["labels"] = np.array(y)
+        return tf.reduce_sum(x, axis=[1, 2, 3])[:, None] * tf.cast(y[:, None] + 1, "float32")
+
+    x = np.ones((2, 2, 2, 1), "float32")
+    # grad = (y + 1) everywhere: ||grad||^2 = 4 (y + 1)^2 -> mean(4, 16) = 10
+    assert float(losses.r1_penalty(critic, x, labels=tf.constant([0, 1]))) == pytest.approx(10.0)
+    assert seen["labels"].tolist() == [0, 1]
+
+
+def test_r2_gives_no_gradient_to_the_generated_images():
+    fake = tf.Variable(np.ones((2, 2, 2, 1), "float32"))
+    with tf.GradientTape() as tape:
+        r2 = losses.r2_penalty(lambda x: tf.reduce_sum(tf.square(x), axis=[1, 2, 3])[:, None], fake)
+    assert tape.gradient(r2, fake) is None
+
+
+def test_relativistic_pairing_loss_on_hand_computed_logits():
+    loss = losses.get_loss("relativistic")
+    assert loss.pairs_real_and_fake and not losses.get_loss("hinge").pairs_real_and_fake
+    # pairs (2.0, 0.5) and (-1.0, -3.0): differences r - f = 1.5 and 2.0
+    d = np.mean([math.log1p(math.exp(-1.5)), math.log1p(math.exp(-2.0))])
+    g = np.mean([math.log1p(math.exp(1.5)), math.log1p(math.exp(2.0))])
+    assert float(loss.discriminator(REAL, FAKE)) == pytest.approx(d, rel=1e-6)
+    assert float(loss.generator(FAKE, REAL)) == pytest.approx(g, rel=1e-6)
+    # equal logits: log 2 for both players
+    same = np.zeros((3, 1), "float32")
+    assert float(loss.discriminator(same, same)) == pytest.approx(math.log(2.0))
+
+
+def test_lecam_penalizes_only_outputs_past_the_other_anchor():
+    real = np.array([[1.0], [-0.5], [3.0]], "float32")
+    fake = np.array([[-2.0], [0.5]], "float32")
+    a_real, a_fake = 0.8, -0.2
+    # relu(D(x) - a_fake)^2: 1.2^2, 0 (since -0.5 < -0.2), 3.2^2 -> mean; relu(a_real - D(G(z)))^2: 2.8^2, 0.3^2
+    expected = np.mean([1.2 ** 2, 0.0, 3.2 ** 2]) + np.mean([2.8 ** 2, 0.3 ** 2])
+    got = float(losses.lecam_penalty(real, fake, a_real, a_fake))
+    assert got == pytest.approx(expected, rel=1e-6)
+    assert float(losses.lecam_penalty(real * 0 - 5, fake * 0 + 5, 0.0, 0.0)) == 0.0
