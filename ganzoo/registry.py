@@ -22,6 +22,16 @@ gp_weight      no       gradient-penalty weight (``wgan_gp`` only)
 num_classes    no       classes of a conditional entry
 ema_decay      no       keep an EMA of the generator's weights for sampling
 sync_batchnorm no       BatchNorm statistics over all replicas (tf.distribute)
+ema_start      no       generator steps before the EMA starts averaging (copy until then)
+ema_warmup     no       EMA decay min(ema_decay, (1 + s) / (10 + s)) after ema_start
+augment        no       ``"diffaugment[:POLICY]"``, ``"ada"`` or a table (`ganzoo.augment.get`)
+r1_weight      no       gamma of the R1 penalty (gamma / 2 * R1 on D's loss)
+r2_weight      no       gamma of the R2 penalty
+penalty_interval no     lazy R1/R2: every N-th discriminator step, times N
+lecam_weight   no       weight of the LeCam regularizer
+lecam_decay    no       decay of the LeCam anchors (0.99)
+instance_noise no       sigma of Gaussian noise on D's inputs
+instance_noise_steps no generator steps over which that sigma decays to 0
 generator      yes      table: ``class`` (a `ganzoo.networks` class) + arguments
 discriminator  yes      table: the same
 d_optimizer    yes      table: optimizer settings (see `ganzoo.optimizers`)
@@ -35,6 +45,7 @@ import copy
 import dataclasses
 import difflib
 import fnmatch
+import math
 import os
 import pathlib
 import tomllib
@@ -68,11 +79,32 @@ _FIELDS = {
     "num_classes": (int, False),
     "ema_decay": (float, False),
     "sync_batchnorm": (bool, False),
+    "ema_start": (int, False),
+    "ema_warmup": (bool, False),
+    "augment": ((str, dict), False),
+    "r1_weight": ((int, float), False),
+    "r2_weight": ((int, float), False),
+    "penalty_interval": (int, False),
+    "lecam_weight": ((int, float), False),
+    "lecam_decay": ((int, float), False),
+    "instance_noise": ((int, float), False),
+    "instance_noise_steps": (int, False),
     "generator": (dict, True),
     "discriminator": (dict, True),
     "d_optimizer": (dict, True),
     "g_optimizer": (dict, True),
 }
+
+
+# Integer fields whose smallest valid value is not 1.
+_MINIMUM = {"ema_start": 0}
+
+# Optional fields passed to the GAN constructor under the same name.
+_GAN_OPTIONS = (
+    "sync_batchnorm", "ema_decay", "ema_start", "ema_warmup", "gp_weight", "augment", "r1_weight",
+    "r2_weight", "penalty_interval", "lecam_weight", "lecam_decay", "instance_noise",
+    "instance_noise_steps",
+)
 
 
 class RecipeError(ValueError):
@@ -137,13 +169,17 @@ def _validate(fields, where):
                 raise RecipeError(f"{where}: missing required field '{key}'. Received: no '{key}'")
             continue
         value = fields[key]
-        if not isinstance(value, types) or (types is int and isinstance(value, bool)):
+        if not isinstance(value, types) or (isinstance(value, bool) and types is not bool):
             expected = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
             raise RecipeError(
                 f"{where}: field '{key}' must be of type {expected}. Received: {key}={value!r}"
             )
-        if types is int and value < 1:
-            raise RecipeError(f"{where}: field '{key}' must be >= 1. Received: {key}={value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise RecipeError(f"{where}: field '{key}' must be a finite number. Received: {key}={value!r}")
+        if types is int and value < _MINIMUM.get(key, 1):
+            raise RecipeError(
+                f"{where}: field '{key}' must be >= {_MINIMUM.get(key, 1)}. Received: {key}={value!r}"
+            )
     shape = fields["image_shape"]
     if len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
         raise RecipeError(
@@ -267,13 +303,13 @@ def build_from_recipe(recipe, seed=None):
         seed=seed,
         name=recipe.name,
     )
-    if "sync_batchnorm" in f:
-        kwargs["sync_batchnorm"] = f["sync_batchnorm"]
-    if "ema_decay" in f:
-        kwargs["ema_decay"] = f["ema_decay"]
-    if "gp_weight" in f:
-        kwargs["gp_weight"] = f["gp_weight"]
-    return FAMILIES[f["family"]](generator, discriminator, **kwargs)
+    for key in _GAN_OPTIONS:
+        if key in f:
+            kwargs[key] = f[key]
+    try:
+        return FAMILIES[f["family"]](generator, discriminator, **kwargs)
+    except ValueError as e:
+        raise RecipeError(f"{recipe.path}: {e}") from None
 
 
 def create_model(name, pretrained=False, compile=True, seed=None, **overrides):

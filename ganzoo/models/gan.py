@@ -16,8 +16,10 @@ import numpy as np
 import tensorflow as tf
 import keras
 
+from ganzoo import augment as augment_lib
 from ganzoo import losses as losses_lib
 from ganzoo import optimizers as optimizers_lib
+from ganzoo.validation import check_number
 
 
 def _num_replicas():
@@ -38,6 +40,14 @@ def _on_cpus():
 def _on_accelerator_free_host():
     """True when TensorFlow sees neither a GPU nor a TPU."""
     return not (tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
+
+
+def _replica_mean(value):
+    """Mean of `value` over the replicas (identity on one device or outside a replica context)."""
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None or ctx.num_replicas_in_sync == 1:
+        return value
+    return ctx.all_reduce(tf.distribute.ReduceOp.MEAN, value)
 
 
 def _is_multi_worker():
@@ -74,7 +84,40 @@ class GAN(keras.Model):
             moving average of the generator's weights updated after every
             generator step (Yazici et al. 2019, "The Unusual Effectiveness of
             Averaging in GAN Training", arXiv:1806.04498); `generate` and the
-            export then use it. BatchNorm statistics are averaged the same way.
+            export then use it. BatchNorm moving statistics are averaged with
+            the same decay as the weights, so they cover the same window of
+            steps (and are copied, like the weights, before ``ema_start``).
+        ema_start: generator steps during which the EMA generator is a copy of
+            the generator (decay 0); averaging starts after (BigGAN, Brock et
+            al. 2018, arXiv:1809.11096, starts at 20k steps). Default 0.
+        ema_warmup: if True, step ``s`` after ``ema_start`` uses the decay
+            ``min(ema_decay, (1 + s) / (10 + s))``, so early averages forget
+            the initial weights quickly.
+        augment: a differentiable augmentation applied to real and generated
+            images before every discriminator call, in the discriminator
+            steps, the generator step and inside the penalties: an
+            `ganzoo.augment.Augment` layer or a spec for `ganzoo.augment.get`
+            (``"diffaugment"``, ``"diffaugment:translation,cutout"``,
+            ``"ada"``). With ADA the probability is adapted after every
+            discriminator step and logged as ``aug_p``.
+        r1_weight: gamma of the R1 penalty (Mescheder et al. 2018,
+            arXiv:1801.04406): ``gamma / 2 * R1`` is added to the
+            discriminator loss; logged (unweighted) as ``r1``. Default 0 (off).
+        r2_weight: the same for R2 (generated images), logged as ``r2``.
+        penalty_interval: lazy regularization (Karras et al. 2020, StyleGAN2,
+            arXiv:1912.04958, Section 3.1): R1 and R2 are computed on every
+            ``penalty_interval``-th discriminator step only, multiplied by
+            ``penalty_interval``. Default 1 (every step).
+        lecam_weight: lambda of the LeCam regularizer (Tseng et al. 2021,
+            arXiv:2104.03310), logged (unweighted) as ``lecam``. Its anchors
+            are non-trainable weights saved with the model. Default 0 (off).
+        lecam_decay: decay of the LeCam anchors' moving averages (0.99).
+        instance_noise: sigma of Gaussian noise added to every image the
+            discriminator sees (Sønderby et al. 2016, arXiv:1610.04490;
+            Arjovsky & Bottou 2017, arXiv:1701.04862), in image units
+            ([-1, 1] scale). Default 0 (off).
+        instance_noise_steps: generator steps over which sigma decays
+            linearly to 0 (None: constant).
         sync_batchnorm: compute BatchNorm batch statistics over all replicas
             under tf.distribute (`keras.layers.BatchNormalization(
             synchronized=True)`), so N replicas train exactly like one device.
@@ -111,6 +154,16 @@ class GAN(keras.Model):
         seed=None,
         ema_decay=None,
         sync_batchnorm=False,
+        ema_start=0,
+        ema_warmup=False,
+        augment=None,
+        r1_weight=0.0,
+        r2_weight=0.0,
+        penalty_interval=1,
+        lecam_weight=0.0,
+        lecam_decay=0.99,
+        instance_noise=0.0,
+        instance_noise_steps=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -148,9 +201,39 @@ class GAN(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.latent_dim = self._infer_latent_dim()
         self.image_shape = self._infer_image_shape()
-        if ema_decay is not None and not (0.0 < float(ema_decay) < 1.0):
+        if ema_decay is not None:
+            ema_decay = check_number("ema_decay", ema_decay, 0.0, 1.0, open_low=True, open_high=True)
+        self.ema_start = check_number("ema_start", ema_start, 0, integer=True)
+        if not isinstance(ema_warmup, (bool, np.bool_)):
+            raise ValueError(f"ema_warmup must be True or False. Received: ema_warmup={ema_warmup!r}")
+        self.ema_warmup = bool(ema_warmup)
+        if ema_decay is None and (self.ema_start or self.ema_warmup):
             raise ValueError(
-                f"ema_decay must be in (0, 1) or None. Received: ema_decay={ema_decay!r}"
+                "ema_start and ema_warmup configure the generator's EMA, which needs ema_decay "
+                f"(e.g. 0.999). Received: ema_decay=None, ema_start={ema_start!r}, "
+                f"ema_warmup={ema_warmup!r}"
+            )
+        self.r1_weight = check_number("r1_weight", r1_weight, 0.0)
+        self.r2_weight = check_number("r2_weight", r2_weight, 0.0)
+        self.penalty_interval = check_number("penalty_interval", penalty_interval, 1, integer=True)
+        self.lecam_weight = check_number("lecam_weight", lecam_weight, 0.0)
+        self.lecam_decay = check_number("lecam_decay", lecam_decay, 0.0, 1.0, open_high=True)
+        self.instance_noise = check_number("instance_noise", instance_noise, 0.0)
+        if instance_noise_steps is not None:
+            instance_noise_steps = check_number("instance_noise_steps", instance_noise_steps, 1, integer=True)
+        self.instance_noise_steps = instance_noise_steps
+        self.augment = augment_lib.get(augment)
+        if self.adversarial_loss.pairs_real_and_fake and g_batch_size is not None:
+            raise ValueError(
+                f"The '{self.loss_name}' loss pairs each real image with one generated image, so "
+                "the generator step uses the size of a discriminator step's real batch; leave "
+                f"g_batch_size unset. Received: g_batch_size={g_batch_size!r}"
+            )
+        if self.lecam_weight:
+            # [anchor on real, anchor on fake, number of updates so far]
+            self.lecam_anchors = self.add_weight(
+                shape=(3,), initializer="zeros", trainable=False, name="lecam_anchors",
+                dtype="float32", aggregation="only_first_replica",
             )
         self.sync_batchnorm = bool(sync_batchnorm)
         if self.sync_batchnorm:
@@ -166,6 +249,9 @@ class GAN(keras.Model):
             )
             self.ema_generator.set_weights(generator.get_weights())
             self.ema_generator.trainable = False
+        extra = [n for n, on in (("r1", self.r1_weight), ("r2", self.r2_weight),
+                                 ("lecam", self.lecam_weight)) if on]
+        self.metric_names = tuple(type(self).metric_names) + tuple(extra)
         self.trackers = {n: keras.metrics.Mean(name=n) for n in self.metric_names}
         self.d_optimizer = None
         self.g_optimizer = None
@@ -406,8 +492,20 @@ class GAN(keras.Model):
 
     # --- the game ----------------------------------------------------------
 
-    def discriminator_penalty(self, real, fake, labels):
-        """Extra discriminator loss term and its metrics; none in the base GAN.
+    #: Whether the discriminator step's generated images take the real batch's
+    #: labels (True) or labels drawn uniformly (False); conditional GANs only.
+    fake_labels_from_real = False
+
+    def discriminator_penalty(self, real, fake, labels, critic):
+        """Extra discriminator loss term of the family and its metrics; none in the base GAN.
+
+        Args:
+            real: float32 (batch, H, W, C), the step's real images.
+            fake: float32 (batch, H, W, C), its generated images (constants).
+            labels: int32 (batch,) labels of both, or None.
+            critic: callable ``images`` or ``[images, labels]`` -> logits
+                (batch, 1), the discriminator behind this step's augmentation
+                and instance noise (see `_critic`).
 
         Returns:
             ``(penalty, metrics)``: a float32 scalar already weighted (or None)
@@ -426,43 +524,183 @@ class GAN(keras.Model):
         replicas = _num_replicas()
         return loss / replicas if replicas > 1 else loss
 
+    def _uses_real_labels_for_fakes(self):
+        return self.num_classes is not None and (
+            self.fake_labels_from_real or self.adversarial_loss.pairs_real_and_fake
+        )
+
+    def _instance_noise_sigma(self):
+        sigma = tf.constant(self.instance_noise, "float32")
+        if self.instance_noise_steps is None:
+            return sigma
+        t = tf.cast(self.g_optimizer.iterations, "float32")
+        return sigma * tf.maximum(0.0, 1.0 - t / float(self.instance_noise_steps))
+
+    def _critic(self, batch):
+        """The discriminator as the losses see it in one step, for `batch` images.
+
+        Draws this call's augmentation parameters and instance noise (from the
+        model's SeedGenerator, per replica as in `_replica_draw`) and returns
+        ``critic(inputs, training=True)`` with ``inputs`` images or ``[images,
+        labels]``, which augments, adds the noise and returns float32 logits.
+        Penalties differentiate through it with respect to the un-augmented
+        images (as StyleGAN2-ADA does).
+        """
+        aug = None
+        if self.augment is not None:
+            k = self.augment.num_random(self.image_shape)
+            aug = self._replica_draw(
+                lambda n: keras.random.uniform((n, k), seed=self.seed_generator), batch
+            )
+        noise = None
+        if self.instance_noise:
+            noise = self._replica_draw(
+                lambda n: keras.random.normal((n,) + tuple(self.image_shape), seed=self.seed_generator),
+                batch,
+            ) * self._instance_noise_sigma()
+
+        def critic(inputs, training=True):
+            images, labels = inputs if isinstance(inputs, (list, tuple)) else (inputs, None)
+            images = tf.cast(images, "float32")
+            if aug is not None:
+                images = self.augment(images, noise=aug, training=True)
+            if noise is not None:
+                images = images + noise
+            return self._discriminate(images, labels, training=training)
+
+        return critic
+
+    @staticmethod
+    def _inputs(images, labels):
+        return images if labels is None else [images, labels]
+
+    def _lazy(self, compute):
+        """`compute()` scaled by penalty_interval on every penalty_interval-th D step, else 0.
+
+        Returns:
+            ``(weighted value, due)`` with ``due`` 1.0 when computed, else 0.0.
+        """
+        k = self.penalty_interval
+        if k == 1:
+            return compute(), tf.constant(1.0)
+        due = tf.equal(tf.math.floormod(self.d_optimizer.iterations, k), 0)
+        value = tf.cond(due, lambda: compute() * float(k), lambda: tf.constant(0.0))
+        return value, tf.cast(due, "float32")
+
+    def _regularizers(self, real, fake, labels, fake_labels, critic_real, critic_fake,
+                      real_logits, fake_logits):
+        """R1, R2 and LeCam terms of a discriminator step: (weighted sum or None, metrics)."""
+        total = None
+        metrics = {}
+
+        def add(term):
+            nonlocal total
+            total = term if total is None else total + term
+
+        if self.r1_weight:
+            r1, due = self._lazy(lambda: losses_lib.r1_penalty(critic_real, real, labels=labels))
+            add(0.5 * self.r1_weight * r1)
+            metrics["r1"] = (r1 / float(self.penalty_interval), due)
+        if self.r2_weight:
+            r2, due = self._lazy(lambda: losses_lib.r2_penalty(critic_fake, fake, labels=fake_labels))
+            add(0.5 * self.r2_weight * r2)
+            metrics["r2"] = (r2 / float(self.penalty_interval), due)
+        if self.lecam_weight:
+            means = _replica_mean(tf.stack([
+                tf.reduce_mean(tf.stop_gradient(real_logits)), tf.reduce_mean(tf.stop_gradient(fake_logits))
+            ]))
+            count = self.lecam_anchors[2]
+            decay = tf.where(count > 0, self.lecam_decay, 0.0)
+            anchors = decay * self.lecam_anchors[:2] + (1.0 - decay) * means
+            self.lecam_anchors.assign(tf.concat([anchors, [count + 1.0]], 0))
+            lecam = losses_lib.lecam_penalty(real_logits, fake_logits, anchors[0], anchors[1])
+            add(self.lecam_weight * lecam)
+            metrics["lecam"] = lecam
+        return total, metrics
+
     def discriminator_step(self, real, labels):
-        """One discriminator update on one real batch. Returns its metrics."""
-        batch = tf.shape(real)[0]
+        """One discriminator update on one real batch. Returns its metrics.
+
+        A metric value may be a pair ``(value, weight)``: it then counts in the
+        epoch's mean with that weight (lazy penalties count only when computed).
+        """
+        batch = real.shape[0] if real.shape[0] is not None else tf.shape(real)[0]
         z = self._sample_latent(batch)
-        fake_labels = self._sample_labels(batch)
+        fake_labels = labels if self._uses_real_labels_for_fakes() else self._sample_labels(batch)
+        # The generated images are constants of this step: computed off the tape.
+        fake = tf.cast(self.generator(self._generator_inputs(z, fake_labels), training=True), "float32")
+        critic_real = self._critic(batch)
+        critic_fake = self._critic(batch)
         with tf.GradientTape() as tape:
-            fake = self.generator(self._generator_inputs(z, fake_labels), training=True)
-            real_logits = self._discriminate(real, labels)
-            fake_logits = self._discriminate(fake, fake_labels)
+            real_logits = critic_real(self._inputs(real, labels))
+            fake_logits = critic_fake(self._inputs(fake, fake_labels))
             d_loss = self.adversarial_loss.discriminator(real_logits, fake_logits)
-            penalty, extra = self.discriminator_penalty(real, fake, labels)
-            total = d_loss if penalty is None else d_loss + penalty
+            penalty, extra = self.discriminator_penalty(real, fake, labels, critic_real)
+            reg, reg_metrics = self._regularizers(
+                real, fake, labels, fake_labels, critic_real, critic_fake, real_logits, fake_logits
+            )
+            total = d_loss
+            for term in (penalty, reg):
+                if term is not None:
+                    total = total + term
             scaled = self._scale_for_replicas(total)
             if hasattr(self.d_optimizer, "scale_loss"):
                 scaled = self.d_optimizer.scale_loss(scaled)
         self._apply(self.d_optimizer, tape, scaled, self.discriminator.trainable_variables)
+        if isinstance(self.augment, augment_lib.AdaptiveAugment):
+            r_t = _replica_mean(tf.reduce_mean(tf.sign(real_logits)))
+            self.augment.update(r_t, tf.cast(batch, "float32") * _num_replicas())
         metrics = {
             "d_loss": total,
             "d_real": tf.reduce_mean(real_logits),
             "d_fake": tf.reduce_mean(fake_logits),
         }
         metrics.update(extra)
+        metrics.update(reg_metrics)
         return metrics
 
-    def generator_step(self, batch):
-        """One generator update on `batch` latent samples. Returns its metrics."""
+    def generator_step(self, batch, real=None, real_labels=None):
+        """One generator update on `batch` latent samples. Returns its metrics.
+
+        Args:
+            batch: number of latent samples on this replica.
+            real, real_labels: a real batch of `batch` images (and its labels)
+                for losses that pair real and generated images (RpGAN).
+        """
         z = self._sample_latent(batch)
-        labels = self._sample_labels(batch)
+        if self._uses_real_labels_for_fakes() and real_labels is not None:
+            labels = real_labels
+        else:
+            labels = self._sample_labels(batch)
+        critic_fake = self._critic(batch)
+        real_logits = None
+        if self.adversarial_loss.pairs_real_and_fake:
+            if real is None:
+                raise ValueError(
+                    f"The '{self.loss_name}' loss needs a real batch in the generator step. "
+                    "Received: real=None"
+                )
+            real_logits = tf.stop_gradient(self._critic(batch)(self._inputs(real, real_labels)))
         with tf.GradientTape() as tape:
             fake = self.generator(self._generator_inputs(z, labels), training=True)
-            fake_logits = self._discriminate(fake, labels)
-            g_loss = self.adversarial_loss.generator(fake_logits)
+            fake_logits = critic_fake(self._inputs(fake, labels))
+            if real_logits is None:
+                g_loss = self.adversarial_loss.generator(fake_logits)
+            else:
+                g_loss = self.adversarial_loss.generator(fake_logits, real_logits)
             scaled = self._scale_for_replicas(g_loss)
             if hasattr(self.g_optimizer, "scale_loss"):
                 scaled = self.g_optimizer.scale_loss(scaled)
         self._apply(self.g_optimizer, tape, scaled, self.generator.trainable_variables)
         return {"g_loss": g_loss}
+
+    def _track(self, metrics):
+        for name, value in metrics.items():
+            if isinstance(value, tuple):
+                value, weight = value
+                self.trackers[name].update_state(value, sample_weight=weight)
+            else:
+                self.trackers[name].update_state(value)
 
     def train_step(self, data):
         if self.d_optimizer is None:
@@ -473,27 +711,48 @@ class GAN(keras.Model):
         images, labels = self._unpack(data)
         parts, per_step = self._split(images, labels)
         for real, y in parts:
-            for name, value in self.discriminator_step(real, y).items():
-                self.trackers[name].update_state(value)
+            self._track(self.discriminator_step(real, y))
         g_batch = per_step
         if self.g_batch_size is not None:
             g_batch = self.g_batch_size // _num_replicas()
-        g_metrics = self.generator_step(g_batch)
+        if self.adversarial_loss.pairs_real_and_fake:
+            # Pairs: the last discriminator step's real batch (and its labels).
+            g_metrics = self.generator_step(g_batch, real=parts[-1][0], real_labels=parts[-1][1])
+        else:
+            g_metrics = self.generator_step(g_batch)
+        self._track(g_metrics)
         if self.ema_generator is not None:
             self._update_ema()
+        results = self._results()
+        if isinstance(self.augment, augment_lib.AdaptiveAugment):
+            results["aug_p"] = tf.identity(self.augment.p)
         if _is_multi_worker():
             # MultiWorkerMirroredStrategy cannot reduce scalars returned by
             # train_step (tensorflow issue 72388): return rank-1 values.
-            return {k: tf.reshape(v, [1]) for k, v in self._results().items()}
-        for name, value in g_metrics.items():
-            self.trackers[name].update_state(value)
-        return self._results()
+            return {k: tf.reshape(v, [1]) for k, v in results.items()}
+        return results
+
+    def ema_decay_at(self, step):
+        """The EMA decay used after generator step `step` (1-based): 0 until ``ema_start``.
+
+        Args:
+            step: int or int Tensor, generator steps done so far.
+
+        Returns:
+            float32 scalar in [0, ema_decay].
+        """
+        s = tf.cast(step, "float32") - float(self.ema_start)
+        decay = tf.constant(self.ema_decay, "float32")
+        if self.ema_warmup:
+            decay = tf.minimum(decay, (1.0 + s) / (10.0 + s))
+        return tf.where(s > 0, decay, 0.0)
 
     def _update_ema(self):
-        decay = self.ema_decay
+        decay = self.ema_decay_at(self.g_optimizer.iterations)
         for avg, var in zip(self.ema_generator.weights, self.generator.weights):
             if avg.dtype in ("float32", "float16", "bfloat16", "float64"):
-                avg.assign(decay * avg + (1.0 - decay) * tf.cast(var, avg.dtype))
+                d = tf.cast(decay, avg.dtype)
+                avg.assign(d * avg + (1.0 - d) * tf.cast(var, avg.dtype))
 
     @property
     def sampling_generator(self):
@@ -643,6 +902,17 @@ class GAN(keras.Model):
                 "seed": self.seed,
                 "ema_decay": self.ema_decay,
                 "sync_batchnorm": self.sync_batchnorm,
+                "ema_start": self.ema_start,
+                "ema_warmup": self.ema_warmup,
+                "augment": None if self.augment is None
+                else keras.saving.serialize_keras_object(self.augment),
+                "r1_weight": self.r1_weight,
+                "r2_weight": self.r2_weight,
+                "penalty_interval": self.penalty_interval,
+                "lecam_weight": self.lecam_weight,
+                "lecam_decay": self.lecam_decay,
+                "instance_noise": self.instance_noise,
+                "instance_noise_steps": self.instance_noise_steps,
             }
         )
         return config

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from ganzoo import losses as losses_lib
 from ganzoo.models.gan import GAN
+from ganzoo.validation import check_number
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
@@ -34,18 +35,19 @@ class WGANGP(GAN):
 
     def __init__(self, generator, discriminator, gp_weight=10.0, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
-        if not isinstance(gp_weight, (int, float)) or gp_weight < 0:
-            raise ValueError(
-                f"gp_weight must be a non-negative number. Received: gp_weight={gp_weight!r}"
-            )
-        self.gp_weight = float(gp_weight)
+        self.gp_weight = check_number("gp_weight", gp_weight, 0.0)
 
-    def discriminator_penalty(self, real, fake, labels):
+    #: Conditional WGAN-GP: the critic step's fakes take the real batch's
+    #: labels, so the penalty interpolates images of one class under that class
+    #: (as the authors' conditional code does).
+    fake_labels_from_real = True
+
+    def discriminator_penalty(self, real, fake, labels, critic):
         alpha = self._replica_draw(
             lambda n: keras.random.uniform((n,), 0.0, 1.0, seed=self.seed_generator),
             tf.shape(real)[0],
         )
-        gp = losses_lib.gradient_penalty(self.discriminator, real, fake, labels=labels, alpha=alpha)
+        gp = losses_lib.gradient_penalty(critic, real, fake, labels=labels, alpha=alpha)
         return self.gp_weight * gp, {"gp": gp}
 
     def get_config(self):
