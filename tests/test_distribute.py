@@ -37,11 +37,16 @@ _MIRRORED = textwrap.dedent(
     def weights(gan):
         return [np.array(v.numpy()) for v in gan.generator.weights + gan.discriminator.weights]
 
+    # Every small-data option at once: ADA (p moves every D step), R1, R2, LeCam.
+    SMALL_DATA = dict(augment={"name": "ada", "initial_p": 0.5, "interval": 1, "speed_images": 100},
+                      r1_weight=1.0, r2_weight=1.0, lecam_weight=0.5)
+
     def run(name, strategy):
+        extra = SMALL_DATA if name.endswith("+small_data") else {}
         with strategy.scope():
             # Synchronized BatchNorm: both generators here use BatchNorm, whose batch
             # statistics would otherwise be per replica.
-            gan = tiny_model(name, seed=5, sync_batchnorm=True)
+            gan = tiny_model(name.split("+")[0], seed=5, sync_batchnorm=True, **extra)
             gan.compile(d_optimizer=SGD, g_optimizer=SGD, jit_compile=False)
         before = weights(gan)
         batch = real_batch(gan, per_step=4, seed=1)  # global batch: 4 images per D step
@@ -50,9 +55,17 @@ _MIRRORED = textwrap.dedent(
 
     report = {}
     mirrored = tf.distribute.MirroredStrategy(["CPU:0", "CPU:1"])
-    for name in ("wgan_gp_mnist", "sngan_mnist", "dcgan_mnist"):
-        w0, w1, m1, _ = run(name, tf.distribute.get_strategy())
+    for name in ("wgan_gp_mnist", "sngan_mnist", "dcgan_mnist", "dcgan_mnist+small_data"):
+        w0, w1, m1, one = run(name, tf.distribute.get_strategy())
         _, w2, m2, gan = run(name, mirrored)
+        if gan.augment is not None:
+            report[name + ":p"] = {
+                "one_device": float(one.augment.p.numpy()),
+                "replicas": [float(v) for v in mirrored.experimental_local_results(gan.augment.p.value)],
+                "anchors_one": one.lecam_anchors.numpy().tolist(),
+                "anchors_replicas": [np.array(v).tolist() for v in
+                                     mirrored.experimental_local_results(gan.lecam_anchors.value)],
+            }
         report[name] = {
             "replicas": mirrored.num_replicas_in_sync,
             "max_weight_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(w1, w2)),
@@ -86,7 +99,7 @@ def mirrored_report():
     return json.loads(out.stdout.split("REPORT", 1)[1])
 
 
-@pytest.mark.parametrize("name", ["wgan_gp_mnist", "sngan_mnist", "dcgan_mnist"])
+@pytest.mark.parametrize("name", ["wgan_gp_mnist", "sngan_mnist", "dcgan_mnist", "dcgan_mnist+small_data"])
 def test_mirrored_two_replicas_match_one_device_at_the_same_global_batch(mirrored_report, name):
     r = mirrored_report[name]
     assert r["replicas"] == 2
@@ -97,6 +110,15 @@ def test_mirrored_two_replicas_match_one_device_at_the_same_global_batch(mirrore
     assert r["d_iterations"] > 0
     for key, value in r["metrics_one"].items():
         assert r["metrics_two"][key] == pytest.approx(value, rel=1e-4, abs=1e-5), key
+
+
+def test_ada_p_and_lecam_anchors_are_identical_on_every_replica_and_equal_one_device(mirrored_report):
+    r = mirrored_report["dcgan_mnist+small_data:p"]
+    assert r["one_device"] != pytest.approx(0.5)  # p moved during the steps
+    assert r["replicas"] == [r["replicas"][0]] * 2
+    assert r["replicas"][0] == pytest.approx(r["one_device"], abs=1e-6)
+    assert r["anchors_replicas"][0] == r["anchors_replicas"][1]
+    np.testing.assert_allclose(r["anchors_replicas"][0], r["anchors_one"], rtol=1e-4, atol=1e-5)
 
 
 def test_forced_xla_under_mirrored_strategy_on_cpu_is_refused(mirrored_report):

@@ -30,7 +30,9 @@ class Augment(keras.layers.Layer):
     def __init__(self, **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
-        self.supports_masking = False
+        # No weights depend on the input shape: built at construction, so that
+        # fit never tries to build the GAN by calling it on data.
+        self.built = True
 
     def num_random(self, image_shape):
         """Uniform random numbers each image needs, for images of `image_shape` (H, W, C)."""
