@@ -223,12 +223,6 @@ class GAN(keras.Model):
             instance_noise_steps = check_number("instance_noise_steps", instance_noise_steps, 1, integer=True)
         self.instance_noise_steps = instance_noise_steps
         self.augment = augment_lib.get(augment)
-        if self.adversarial_loss.pairs_real_and_fake and g_batch_size is not None:
-            raise ValueError(
-                f"The '{self.loss_name}' loss pairs each real image with one generated image, so "
-                "the generator step uses the size of a discriminator step's real batch; leave "
-                f"g_batch_size unset. Received: g_batch_size={g_batch_size!r}"
-            )
         if self.lecam_weight:
             # [anchor on real, anchor on fake, number of updates so far]
             self.lecam_anchors = self.add_weight(
@@ -717,6 +711,13 @@ class GAN(keras.Model):
             g_batch = self.g_batch_size // _num_replicas()
         if self.adversarial_loss.pairs_real_and_fake:
             # Pairs: the last discriminator step's real batch (and its labels).
+            if isinstance(g_batch, int) and isinstance(per_step, int) and g_batch != per_step:
+                raise ValueError(
+                    f"The '{self.loss_name}' loss pairs each generated image with one real image "
+                    f"of a discriminator step, so g_batch_size must equal that step's batch "
+                    f"({per_step * _num_replicas()} images) or be unset. Received: "
+                    f"g_batch_size={self.g_batch_size}"
+                )
             g_metrics = self.generator_step(g_batch, real=parts[-1][0], real_labels=parts[-1][1])
         else:
             g_metrics = self.generator_step(g_batch)
