@@ -490,3 +490,94 @@ def test_generated_nans_are_refused():
             w.assign(np.full(w.shape, np.nan, "float32"))
     with pytest.raises(ValueError, match="Generated images contain .* NaN.*Received"):
         metrics.evaluate(gan, metrics=("fid",), num_samples=10, num_reference=20, progress=False)
+
+
+# --- data copying (Meehan et al. 2020) ---------------------------------------
+
+
+def _gaussian(n, seed, dim=6, scale=1.0):
+    return np.random.default_rng(seed).normal(scale=scale, size=(n, dim))
+
+
+def test_data_copying_is_strongly_negative_for_copies_of_the_training_set():
+    from ganzoo.metrics import data_copying
+
+    train, held = _gaussian(2000, 0), _gaussian(500, 1)
+    copies = train[:1000] + 1e-3 * _gaussian(1000, 2)  # near-exact copies of training points
+    result = data_copying(train, held, copies, num_cells=5)
+    assert result["c_t"] < -10
+    assert result["num_cells_used"] == 5
+
+
+def test_data_copying_is_near_zero_for_fresh_samples_and_positive_for_underfitting():
+    from ganzoo.metrics import data_copying
+
+    train, held = _gaussian(2000, 0), _gaussian(500, 1)
+    fresh = data_copying(train, held, _gaussian(1000, 3), num_cells=5)
+    assert abs(fresh["c_t"]) < 2.5
+    far = data_copying(train, held, _gaussian(1000, 4, scale=1.5), num_cells=5)
+    assert far["c_t"] > 3
+
+
+def test_mann_whitney_z_matches_a_hand_count():
+    from ganzoo.metrics.data_copying import mann_whitney_z
+
+    # pairs (g, h) with g > h: 2 > 1, 3 > 1, 3 > 2.5 -> U = 3 of m n = 4; z = (3 - 2) / sqrt(4 * 5 / 12)
+    z, u = mann_whitney_z(np.array([2.0, 3.0]), np.array([1.0, 2.5]))
+    assert u == 3.0
+    assert z == pytest.approx(1.0 / np.sqrt(20 / 12))
+
+
+def test_data_copying_refuses_mismatched_features():
+    from ganzoo.metrics import data_copying
+
+    with pytest.raises(ValueError, match="Received: "):
+        data_copying(_gaussian(50, 0), _gaussian(20, 1, dim=3), _gaussian(20, 2))
+
+
+class _DigitLookupGAN:
+    """A stand-in conditional GAN whose 'generator' returns real test digits.
+
+    Asked for class c it returns a held-out digit of class (c + shift) % 10, so
+    with shift 0 the classifier should agree with the request and with shift 1
+    it should (almost) never.
+    """
+
+    def __init__(self, shift):
+        from ganzoo.metrics._reference import load_arrays
+
+        x, y, _ = load_arrays("mnist_5k", "test", image_shape=(28, 28, 1))
+        self.by_class = [x[y == c] for c in range(10)]
+        self.shift = shift
+        self.num_classes, self.latent_dim, self.image_shape = 10, 2, (28, 28, 1)
+        self.sampling_generator = self._generate
+
+    def latent(self, num, seed=0):
+        return np.stack([np.arange(num), np.zeros(num)], axis=1).astype("float32")
+
+    def _generate(self, inputs, training=False):
+        z, labels = inputs
+        index, labels = np.asarray(z)[:, 0].astype(int), np.asarray(labels)
+        return np.stack([self.by_class[(c + self.shift) % 10][i % len(self.by_class[(c + self.shift) % 10])]
+                         for i, c in zip(index, labels)])
+
+
+def test_conditional_accuracy_and_intra_fid_on_real_digits_of_the_requested_or_wrong_class():
+    # 50 test digits per class: the per-class FIDs warn that 64-d covariances are singular
+    with pytest.warns(UserWarning, match="covariance is singular"):
+        right = metrics.evaluate(_DigitLookupGAN(0), metrics="accuracy,intra_fid,copying",
+                                 num_samples=500, progress=False)
+        wrong = metrics.evaluate(_DigitLookupGAN(1), metrics="accuracy,intra_fid", num_samples=500,
+                                 progress=False)
+    assert right["summary"]["conditional_accuracy"] >= 0.95  # the classifier's test accuracy is 98.4%
+    assert wrong["summary"]["conditional_accuracy"] <= 0.05
+    assert len(right["metrics"]["intra_fid"]["per_class"]) == 10
+    assert right["summary"]["intra_fid"] < 0.2 * wrong["summary"]["intra_fid"]
+    # Held-out digits are fresh real data: no copying of the training split
+    assert abs(right["summary"]["c_t"]) < 3
+    assert right["metrics"]["data_copying"]["protocol"]["heldout_data"] == "mnist_5k:test"
+
+
+def test_conditional_metrics_refuse_an_unconditional_gan(tiny_gan):
+    with pytest.raises(ValueError, match="class-conditional GAN"):
+        metrics.evaluate(tiny_gan, metrics="intra_fid", num_samples=10, progress=False)

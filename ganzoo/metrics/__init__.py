@@ -14,6 +14,8 @@ One module per metric (pure NumPy/SciPy on feature matrices, float64):
   arXiv:1904.06991).
 * `mode_coverage`: modes hit, class histogram and KL(sample || data).
 * `reconstruction`: latent-recovery error of held-out real images.
+* `data_copying`: the C_T test for training-set copying (Meehan et al. 2020,
+  arXiv:2004.05675).
 
 The package exports each metric's function under its module's name (so after
 ``import ganzoo.metrics``, ``ganzoo.metrics.fid`` is the function); import
@@ -25,6 +27,7 @@ shipped in ``saved_models/mnist_classifier``, or InceptionV3); `evaluate` and
 """
 
 from ganzoo.metrics.callback import EvaluationCallback
+from ganzoo.metrics.data_copying import data_copying
 from ganzoo.metrics.evaluate import DEFAULT_METRICS, METRICS, Evaluator, evaluate, resolve_metrics
 from ganzoo.metrics.extractors import (
     FeatureExtractor,
@@ -45,6 +48,7 @@ __all__ = [
     "METRICS",
     "EvaluationCallback",
     "Evaluator",
+    "data_copying",
     "FeatureExtractor",
     "FeatureStats",
     "InceptionV3Extractor",

@@ -20,7 +20,12 @@ Protocol (recorded in every report):
 
 Metric names (aliases in brackets): ``fid``, ``kid``, ``inception_score``
 (``is``), ``precision_recall`` (``pr``), ``mode_coverage`` (``modes``),
-``reconstruction`` (``recon``).
+``reconstruction`` (``recon``), ``data_copying`` (``copying``: the C_T test of
+Meehan et al. 2020 against the training split, with ``heldout_split`` as the
+fresh real data), and for conditional GANs ``conditional_accuracy`` (the
+extractor's classifier agrees with the requested class) and ``intra_fid`` (the
+mean over classes of the FID between the samples of a class and the reference
+images labelled with it; Miyato & Koyama 2018, arXiv:1802.05637, Section 5).
 """
 
 import time
@@ -32,14 +37,24 @@ from ganzoo.metrics import _checks
 from ganzoo.metrics import extractors as extractors_lib
 from ganzoo.metrics._reference import iter_batches, load_arrays
 from ganzoo.metrics.fid import FeatureStats, fid_from_stats
+from ganzoo.metrics.fid import fid as fid_features
 from ganzoo.metrics.inception_score import inception_score
+from ganzoo.metrics.data_copying import data_copying
 from ganzoo.metrics.kid import kid
 from ganzoo.metrics.mode_coverage import mode_coverage
 from ganzoo.metrics.precision_recall import precision_recall
 from ganzoo.metrics.reconstruction import reconstruction_error
 
-METRICS = ("fid", "kid", "inception_score", "precision_recall", "mode_coverage", "reconstruction")
+METRICS = (
+    "fid", "kid", "inception_score", "precision_recall", "mode_coverage", "reconstruction",
+    "data_copying", "conditional_accuracy", "intra_fid",
+)
+#: Metrics that only apply to conditional GANs.
+CONDITIONAL_METRICS = ("conditional_accuracy", "intra_fid")
 ALIASES = {
+    "copying": "data_copying",
+    "c_t": "data_copying",
+    "accuracy": "conditional_accuracy",
     "is": "inception_score",
     "pr": "precision_recall",
     "modes": "mode_coverage",
@@ -56,6 +71,9 @@ OPTIONS = {
     "precision_recall": ("k", "batch_size"),
     "mode_coverage": ("threshold", "smoothing"),
     "reconstruction": ("num_images", "steps", "learning_rate", "restarts", "batch_size"),
+    "data_copying": ("num_cells", "min_cell_fraction"),
+    "conditional_accuracy": (),
+    "intra_fid": ("eps",),
 }
 #: Keys of each metric's result that are measured values (the rest are parameters).
 VALUES = {
@@ -68,6 +86,9 @@ VALUES = {
         "sample_distribution", "data_distribution", "kl_sample_data",
     ),
     "reconstruction": ("mse", "mse_std", "mse_median", "mse_generated", "mse_generated_std"),
+    "data_copying": ("c_t", "cells", "num_cells_used"),
+    "conditional_accuracy": ("accuracy", "per_class"),
+    "intra_fid": ("intra_fid", "per_class"),
 }
 #: Scalars copied to ``report["summary"]`` (and to the Keras logs by the callback).
 SUMMARY = {
@@ -77,6 +98,9 @@ SUMMARY = {
     "precision_recall": {"precision": "precision", "recall": "recall"},
     "mode_coverage": {"modes_hit": "modes_hit", "kl_sample_data": "modes_kl"},
     "reconstruction": {"mse": "recon_mse", "mse_generated": "recon_mse_generated"},
+    "data_copying": {"c_t": "c_t"},
+    "conditional_accuracy": {"accuracy": "conditional_accuracy"},
+    "intra_fid": {"intra_fid": "intra_fid"},
 }
 DEFAULT_RECON_IMAGES = 100
 #: Keys of the metric functions' results that the shared protocol already holds
@@ -199,8 +223,10 @@ class Evaluator:
         return split if isinstance(self.data, str) else None
 
     def _need(self):
-        feats = any(m in self.metrics for m in ("fid", "kid", "precision_recall"))
-        probs = any(m in self.metrics for m in ("inception_score", "mode_coverage"))
+        feats = any(m in self.metrics for m in ("fid", "kid", "precision_recall", "data_copying",
+                                                "intra_fid"))
+        probs = any(m in self.metrics for m in ("inception_score", "mode_coverage",
+                                                "conditional_accuracy"))
         return feats, probs
 
     def _get_extractor(self, image_shape):
@@ -235,14 +261,21 @@ class Evaluator:
             self._reference = {"features": None, "stats": None, "probs": None, "num": 0,
                                "name": self._data_name(), "image_shape": tuple(image_shape)}
             return self._reference
+        want_labels = "intra_fid" in self.metrics
         num, name, batches = iter_batches(
-            self.data, self.split, image_shape=image_shape, labels=False, limit=self.num_reference
+            self.data, self.split, image_shape=image_shape, labels=want_labels, limit=self.num_reference
         )
-        feats, probs = [], []
+        feats, probs, labels = [], [], []
         stats = FeatureStats() if need_feats else None
         bar = _progbar(num, f"Reference features ({name}, {num} images)", progress)
         done = 0
-        for images, _ in batches:  # streamed: the images are never all in memory
+        for images, y in batches:  # streamed: the images are never all in memory
+            if want_labels:
+                if y is None:
+                    raise ValueError(
+                        f"intra_fid needs the reference images' labels. Received: unlabelled {name}"
+                    )
+                labels.append(y)
             for start in range(0, images.shape[0], self.batch_size):
                 chunk = images[start : start + self.batch_size]
                 f, p = extractor(chunk, need_probs)
@@ -260,11 +293,22 @@ class Evaluator:
             "features": np.concatenate(feats) if need_feats else None,
             "stats": stats,
             "probs": np.concatenate(probs) if need_probs else None,
+            "labels": np.concatenate(labels) if want_labels else None,
             "num": int(done),
             "name": name,
             "image_shape": tuple(image_shape),
         }
         return self._reference
+
+    def heldout_features(self, image_shape):
+        """Features of every image of the held-out split (computed once)."""
+        if getattr(self, "_heldout_features", None) is None:
+            images, _, name = load_arrays(self.data, self.heldout_split, image_shape=image_shape,
+                                          labels=False)
+            feats = [self.extractor(images[s : s + self.batch_size], False)[0]
+                     for s in range(0, images.shape[0], self.batch_size)]
+            self._heldout_features = (np.concatenate(feats), name)
+        return self._heldout_features
 
     def heldout(self, image_shape, num_images):
         """The first `num_images` images (and labels) of the held-out split."""
@@ -330,6 +374,12 @@ class Evaluator:
                 raise ValueError(
                     f"Expected a ganzoo GAN. Received: {type(gan).__name__} without `{attr}`"
                 )
+        conditional_only = [m for m in self.metrics if m in CONDITIONAL_METRICS]
+        if conditional_only and getattr(gan, "num_classes", None) is None:
+            raise ValueError(
+                f"{conditional_only} measure a class-conditional GAN. Received: an unconditional "
+                f"{type(gan).__name__}"
+            )
         num_samples = _checks.positive_int("num_samples", num_samples, minimum=2)
         image_shape = tuple(int(d) for d in gan.image_shape)
         started = time.time()
@@ -383,6 +433,18 @@ class Evaluator:
                 protocol["data_distribution_from"] = (
                     f"{extractor.name} predictions on the reference images"
                 )
+            elif name == "data_copying":
+                held_feats, held_name = self.heldout_features(image_shape)
+                raw = data_copying(ref["features"], held_feats, feats, seed=seed, **opts)
+                protocol["heldout_data"] = held_name
+                protocol["num_heldout"] = int(held_feats.shape[0])
+            elif name == "conditional_accuracy":
+                raw = _conditional_accuracy(probs, gan.num_classes)
+                protocol.update({"reference": None, "split": None, "num_reference": 0,
+                                 "labels": "requested: arange(num_samples) % num_classes"})
+            elif name == "intra_fid":
+                raw = _intra_fid(feats, ref["features"], ref["labels"], gan.num_classes, **opts)
+                protocol["class_from"] = "the reference data's labels"
             else:  # reconstruction
                 raw, protocol = self._reconstruction(gan, kept, num_recon, seed, recon_opts, protocol)
             values = {k: raw[k] for k in VALUES[name] if k in raw}
@@ -447,6 +509,35 @@ class Evaluator:
             }
         )
         return held, protocol
+
+
+def _requested_labels(num, num_classes):
+    return (np.arange(num) % num_classes).astype("int32")
+
+
+def _conditional_accuracy(probs, num_classes):
+    """Share of samples the classifier assigns to the class they were generated for."""
+    requested = _requested_labels(probs.shape[0], num_classes)
+    hit = probs.argmax(axis=1) == requested
+    return {
+        "accuracy": float(hit.mean()),
+        "per_class": [float(hit[requested == c].mean()) for c in range(num_classes)],
+    }
+
+
+def _intra_fid(feats, ref_feats, ref_labels, num_classes, **opts):
+    """Mean over classes of FID(samples of class c, reference images of class c)."""
+    requested = _requested_labels(feats.shape[0], num_classes)
+    per_class = []
+    for c in range(num_classes):
+        mine, theirs = feats[requested == c], ref_feats[ref_labels == c]
+        if min(len(mine), len(theirs)) < 2:
+            raise ValueError(
+                f"intra_fid needs at least 2 samples and 2 reference images of every class. "
+                f"Received: {len(mine)} samples and {len(theirs)} reference images of class {c}"
+            )
+        per_class.append(float(fid_features(mine, theirs, **opts)["fid"]))
+    return {"intra_fid": float(np.mean(per_class)), "per_class": per_class}
 
 
 def evaluate(
