@@ -23,14 +23,21 @@ class SNGANCNNGenerator(Network):
     and deconv channels `max(8b / 2^i, b)` for `i = 1..k` (4b, 2b, b for
     32x32, the paper's 256, 128, 64).
 
-    Conditional variant (`num_classes` set): a learned embedding of the label
-    (dimension `latent_dim`, init N(0, 1)) is concatenated to `z`.
+    Conditional variant (`num_classes` set), by `conditioning`:
+
+    * ``"concat"`` (default): a learned embedding of the label (dimension
+      `latent_dim`, init N(0, 1)) is concatenated to `z`;
+    * ``"batchnorm"``: every batch norm is a `ConditionalBatchNormalization`
+      with a per-class scale and offset, as in the generator of the projection
+      cGAN (Miyato & Koyama 2018, arXiv:1802.05637, Section 5), and `z` enters
+      alone.
 
     Args:
         latent_dim: Dimension of `z` (paper: 128).
         image_shape: `(H, H, C)` of the generated images.
         base_filters: Width unit `b` (paper: 64).
         num_classes: Number of classes for a conditional generator, or None.
+        conditioning: ``"concat"`` or ``"batchnorm"`` (conditional models only).
         kernel_initializer: Initializer for all kernels; None means
             N(0, 0.02) as in the authors' code.
         name: Model name.
@@ -45,7 +52,9 @@ class SNGANCNNGenerator(Network):
         Images `(batch, H, W, C)`, float32 in [-1, 1].
     """
 
-    config_args = ("latent_dim", "image_shape", "base_filters", "num_classes", "kernel_initializer")
+    config_args = (
+        "latent_dim", "image_shape", "base_filters", "num_classes", "conditioning", "kernel_initializer"
+    )
 
     def __init__(
         self,
@@ -53,6 +62,7 @@ class SNGANCNNGenerator(Network):
         image_shape,
         base_filters=64,
         num_classes=None,
+        conditioning="concat",
         kernel_initializer=None,
         name=None,
         **kwargs,
@@ -60,13 +70,30 @@ class SNGANCNNGenerator(Network):
         image_shape, num_up, start = self._check_generator_args(
             latent_dim, image_shape, base_filters, num_classes
         )
+        if conditioning not in ("concat", "batchnorm"):
+            raise ValueError(
+                "conditioning must be 'concat' or 'batchnorm'. "
+                f"Received: conditioning={conditioning!r}"
+            )
         init_spec = L._serialize_initializer(kernel_initializer)
 
         def init():
             return L._make_initializer(init_spec, L._dcgan_normal)
 
         # === Functional graph ===
-        inputs, h = L._generator_inputs(latent_dim, num_classes)
+        if num_classes is not None and conditioning == "batchnorm":
+            z = keras.Input(shape=(latent_dim,), dtype="float32", name="z")
+            labels = keras.Input(shape=(), dtype="int32", name="labels")
+            inputs, h = [z, labels], z
+
+            def norm(x, name):
+                return L.ConditionalBatchNormalization(num_classes, name=name)([x, labels])
+        else:
+            inputs, h = L._generator_inputs(latent_dim, num_classes)
+
+            def norm(x, name):
+                return L._batch_norm(name)(x)
+
         filters = base_filters * 8
         h = keras.layers.Dense(
             start * start * filters,
@@ -75,7 +102,7 @@ class SNGANCNNGenerator(Network):
             name="project",
         )(h)
         h = keras.layers.Reshape((start, start, filters), name="project_reshape")(h)
-        h = L._batch_norm("project_bn")(h)
+        h = norm(h, "project_bn")
         h = keras.layers.ReLU(name="project_relu")(h)
         for i in range(1, num_up + 1):
             filters = max(base_filters * 8 // 2**i, base_filters)
@@ -88,7 +115,7 @@ class SNGANCNNGenerator(Network):
                 kernel_initializer=init(),
                 name=f"up{i}_deconv",
             )(h)
-            h = L._batch_norm(f"up{i}_bn")(h)
+            h = norm(h, f"up{i}_bn")
             h = keras.layers.ReLU(name=f"up{i}_relu")(h)
         h = keras.layers.Conv2D(
             image_shape[-1],
@@ -105,6 +132,7 @@ class SNGANCNNGenerator(Network):
             image_shape=image_shape,
             base_filters=base_filters,
             num_classes=num_classes,
+            conditioning=conditioning,
             kernel_initializer=kernel_initializer,
         )
 
