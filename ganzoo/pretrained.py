@@ -1,16 +1,27 @@
 """Pretrained zoo models in ``saved_models/<name>/``: packaged, verified, loaded offline.
 
-A pretrained entry is a folder of:
+A pretrained entry is a folder laid out like a KerasHub preset, so it can be
+copied to a model hub unchanged:
 
-=================== ==========================================================
-``config.json``     the GAN's Keras config (networks included)
-``weights.npz``     generator and discriminator weights, stored as float16
-                    (half the size; loading casts them back to float32)
-``samples.png``     an 8x8 grid from ``generate(64, seed=0)``
-``model_card.json`` recipe, data, training command, steps, wall time, machine,
-                    measured metrics with their protocol, and the sha256 of
-                    every other file
-=================== ==========================================================
+===================== ========================================================
+``config.json``       the GAN's Keras config (``keras.saving.serialize_keras_object``;
+                      its registered name says which ganzoo class to build)
+``model.weights.h5``  the weights, written by Keras' ``save_weights`` from the
+                      uncompiled GAN (networks, EMA generator, augmentation
+                      state; no optimizer state), keyed by Keras' object paths
+``metadata.json``     Keras/TensorFlow versions, parameter count, date
+``samples.png``       an 8x8 grid from ``generate(64, seed=0)`` (one row per
+                      class for a conditional GAN: labels ``arange(64) // 8 % C``)
+``model_card.json``   recipe, data, training command, steps, wall time, machine,
+                      measured metrics with their protocol, and the sha256 of
+                      every other file
+===================== ========================================================
+
+Weights are stored as float16 to halve the files: after Keras writes the HDF5
+file, its float32 datasets are rewritten as float16 (with h5py, which Keras
+itself uses); ``load_weights`` reads them back into the float32 variables
+(Keras casts on assignment). Older folders with an index-keyed ``weights.npz``
+still load.
 
 `load_pretrained` checks every sha256 before reading anything, so a tampered
 or truncated file is refused; nothing is ever downloaded. Package a finished
@@ -27,17 +38,24 @@ import pathlib
 import platform
 import shutil
 import tempfile
+import warnings
 
+import h5py
 import numpy as np
 
 from ganzoo.checksums import sha256_of
 
 CARD = "model_card.json"
 CONFIG = "config.json"
-WEIGHTS = "weights.npz"
+WEIGHTS = "model.weights.h5"
+METADATA = "metadata.json"
+LEGACY_WEIGHTS = "weights.npz"  # before 2026-11-30: float16 arrays keyed by position
 SAMPLES = "samples.png"
 #: The quick protocol re-measured by the tests: FID on this many samples.
 CHECK_SAMPLES = 1000
+#: Metrics every model card records (and, for conditional GANs, also the second tuple).
+CARD_METRICS = ("fid", "kid", "precision_recall", "mode_coverage", "inception_score", "data_copying")
+CONDITIONAL_CARD_METRICS = ("conditional_accuracy", "intra_fid")
 
 
 def _networks(gan):
@@ -112,23 +130,105 @@ def load_pretrained(name_or_path, recipe=None, compile=True):
     card = verify(folder)
     config = json.loads((folder / CONFIG).read_text())
     gan = keras.saving.deserialize_keras_object(config)
-    with np.load(folder / WEIGHTS) as stored:
+    if (folder / WEIGHTS).is_file():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                gan.load_weights(folder / WEIGHTS)
+                # Keras only warns when it skips a part of the model it found no weights
+                # for; a pretrained model that is partly random is refused here.
+                skipped = [str(w.message) for w in caught if "Skipping" in str(w.message)]
+                if skipped:
+                    raise ValueError(skipped[0])
+            except Exception as e:  # Keras raises ValueError, KeyError or OSError here
+                raise ValueError(
+                    f"{folder / WEIGHTS} does not fit the model in {folder / CONFIG}: {e} "
+                    f"Received: {folder / WEIGHTS}"
+                ) from None
+    else:
+        _load_legacy_npz(gan, folder)
+    if compile:
+        gan.compile()
+    gan.pretrained_card = card
+    return gan
+
+
+def _load_legacy_npz(gan, folder):
+    """Reads an index-keyed ``weights.npz`` (folders packaged before model.weights.h5)."""
+    with np.load(folder / LEGACY_WEIGHTS) as stored:
         for net_name, net in _networks(gan).items():
             values = []
             for i, variable in enumerate(net.weights):
                 key = f"{net_name}/{i:04d}"
                 if key not in stored or stored[key].shape != tuple(variable.shape):
                     raise ValueError(
-                        f"{folder / WEIGHTS} does not fit the model in {CONFIG}: weight {key} "
+                        f"{folder / LEGACY_WEIGHTS} does not fit the model in {CONFIG}: weight {key} "
                         f"expected shape {tuple(variable.shape)}. Received: "
                         f"{stored[key].shape if key in stored else 'no such weight'}"
                     )
                 values.append(stored[key].astype(variable.dtype))
             net.set_weights(values)
-    if compile:
-        gan.compile()
-    gan.pretrained_card = card
-    return gan
+
+
+def write_weights(gan, path):
+    """Writes `gan`'s weights (not its optimizers) as a float16 Keras ``.weights.h5`` file.
+
+    Args:
+        gan: a `ganzoo.GAN` (compiled or not).
+        path: destination, ending in ``.weights.h5``.
+    """
+    import keras
+
+    bare = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(gan))
+    for mine, theirs in zip(bare.weights, gan.weights):
+        mine.assign(theirs)
+    bare.seed_generator.state.assign(gan.seed_generator.state)
+    path = pathlib.Path(path)
+    full = path.with_name(path.name.replace(".weights.h5", ".float32.weights.h5"))
+    bare.save_weights(full)
+    try:
+        # HDF5 never shrinks a file when a dataset is replaced, so write a new one.
+        with h5py.File(full, "r") as src, h5py.File(path, "w") as dst:
+            _copy_h5(src, dst)
+    finally:
+        full.unlink()
+
+
+def _copy_h5(src, dst):
+    """Copies groups, attributes and datasets, float32 datasets as gzip'd float16."""
+    dst.attrs.update(dict(src.attrs))
+    for key, item in src.items():
+        if isinstance(item, h5py.Group):
+            _copy_h5(item, dst.create_group(key))
+            continue
+        values = item[()]
+        if item.dtype == np.float32:
+            values = values.astype(np.float16)
+        if np.ndim(values):
+            out = dst.create_dataset(key, data=values, compression="gzip", compression_opts=9)
+        else:
+            out = dst.create_dataset(key, data=values)
+        out.attrs.update(dict(item.attrs))
+
+
+def _samples(gan):
+    labels = None
+    if gan.num_classes is not None:
+        labels = (np.arange(64) // 8) % gan.num_classes  # one row per class
+    return gan.generate(64, seed=0, labels=labels)
+
+
+def _metadata(gan):
+    import keras
+    import tensorflow as tf
+
+    return {
+        "keras_version": keras.__version__,
+        "tensorflow_version": tf.__version__,
+        "ganzoo_version": __import__("ganzoo").__version__,
+        "parameter_count": int(gan.generator.count_params() + gan.discriminator.count_params()),
+        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+    }
 
 
 def package(run_dir, name, command, out_root=None, evaluate=True, num_samples=5000, note=None):
@@ -155,18 +255,12 @@ def package(run_dir, name, command, out_root=None, evaluate=True, num_samples=50
     tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=out_root))
     try:
         (tmp / CONFIG).write_text(json.dumps(keras.saving.serialize_keras_object(gan), indent=1))
-        arrays = {
-            f"{net_name}/{i:04d}": np.asarray(v.numpy() if hasattr(v, "numpy") else v).astype(
-                "float16" if "float" in str(v.dtype) else v.dtype
-            )
-            for net_name, net in _networks(gan).items()
-            for i, v in enumerate(net.weights)
-        }
-        np.savez_compressed(tmp / WEIGHTS, **arrays)
-        card = {"name": name, "files": {CONFIG: sha256_of(tmp / CONFIG), WEIGHTS: sha256_of(tmp / WEIGHTS)}}
+        write_weights(gan, tmp / WEIGHTS)
+        (tmp / METADATA).write_text(json.dumps(_metadata(gan), indent=2) + "\n")
+        card = {"name": name, "files": {f: sha256_of(tmp / f) for f in (CONFIG, WEIGHTS, METADATA)}}
         (tmp / CARD).write_text(json.dumps(card))
         loaded = load_pretrained(tmp, compile=False)
-        images.save_png(images.grid(loaded.generate(64, seed=0)), tmp / SAMPLES)
+        images.save_png(images.grid(_samples(loaded)), tmp / SAMPLES)
         card["files"][SAMPLES] = sha256_of(tmp / SAMPLES)
         recipe = registry.get_recipe(run["model"])
         steps = int(np.asarray(gan.g_optimizer.iterations))
@@ -189,7 +283,7 @@ def package(run_dir, name, command, out_root=None, evaluate=True, num_samples=50
             },
             "parameters": {"generator": loaded.generator.count_params(),
                            "discriminator": loaded.discriminator.count_params()},
-            "weights_dtype": "float16 on disk, float32 when loaded",
+            "weights_dtype": "float16 on disk (model.weights.h5), float32 when loaded",
             "versions": {"tensorflow": __import__("tensorflow").__version__,
                          "keras": keras.__version__},
             "date": datetime.date.today().isoformat(),
@@ -197,14 +291,16 @@ def package(run_dir, name, command, out_root=None, evaluate=True, num_samples=50
         if evaluate:
             from ganzoo.metrics import evaluate as evaluate_fn
 
-            report = evaluate_fn(loaded, data=run["data"],
-                                 metrics=("fid", "kid", "precision_recall", "mode_coverage", "is"),
+            names = list(CARD_METRICS)
+            if loaded.num_classes is not None:
+                names += list(CONDITIONAL_CARD_METRICS)
+            report = evaluate_fn(loaded, data=run["data"], metrics=names,
                                  num_samples=num_samples, progress=False)
             check = evaluate_fn(loaded, data=run["data"], metrics=("fid",),
                                 num_samples=CHECK_SAMPLES, progress=False)
             card["metrics"] = {
                 "command": f"ganzoo evaluate saved_models/{name} --data {run['data']} "
-                           f"--metrics fid,kid,pr,modes,is --num-samples {num_samples}",
+                           f"--metrics {','.join(names)} --num-samples {num_samples}",
                 "summary": report["summary"],
                 "protocol": {"report": report.get("protocol"),
                              **{k: v.get("protocol") for k, v in report["metrics"].items()}},

@@ -312,13 +312,15 @@ def build_from_recipe(recipe, seed=None):
         raise RecipeError(f"{recipe.path}: {e}") from None
 
 
-def create_model(name, pretrained=False, compile=True, seed=None, **overrides):
+def create_model(name=None, pretrained=False, compile=True, seed=None, **overrides):
     """Builds a zoo entry, compiled with its recipe's optimizers.
 
     Args:
-        name: a name from `list_models()`.
-        pretrained: load the weights shipped in ``saved_models/<name>/``
-            (checksums verified; nothing is downloaded).
+        name: a name from `list_models()` (optional when `pretrained` is a folder).
+        pretrained: True to load the weights shipped in ``saved_models/<name>/``,
+            or the path of a pretrained folder (``config.json``,
+            ``model.weights.h5``, ``model_card.json``, ...; see
+            `ganzoo.pretrained`). Checksums are verified; nothing is downloaded.
         compile: compile with the recipe's optimizers (default True).
         seed: seed of the model's random-number generator.
         **overrides: recipe fields to replace, e.g. ``image_shape=(32, 32, 3)``,
@@ -328,6 +330,24 @@ def create_model(name, pretrained=False, compile=True, seed=None, **overrides):
     Returns:
         A `ganzoo.GAN` subclass instance.
     """
+    if isinstance(pretrained, (str, os.PathLike)):
+        from ganzoo import pretrained as pretrained_lib
+
+        folder = pathlib.Path(pretrained).expanduser()
+        if not (folder / "model_card.json").is_file():
+            raise ValueError(
+                "pretrained must be True or a pretrained folder holding model_card.json, "
+                f"config.json and model.weights.h5. Received: pretrained={str(pretrained)!r}"
+            )
+        if overrides:
+            raise ValueError(
+                "A pretrained folder's config.json fixes the model; overrides do not apply. "
+                f"Received: {sorted(overrides)}"
+            )
+        return pretrained_lib.load_pretrained(folder, compile=compile)
+    if name is None:
+        raise ValueError("create_model needs a zoo entry name (see list_models()) or "
+                         "pretrained='path/to/folder'. Received: name=None")
     recipe = get_recipe(name)
     if overrides:
         recipe = recipe.with_overrides(**overrides)

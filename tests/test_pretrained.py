@@ -46,12 +46,71 @@ def copy_of_pretrained(tmp_path):
 
 
 def test_a_tampered_weights_file_is_refused(copy_of_pretrained):
-    path = copy_of_pretrained / "weights.npz"
+    path = copy_of_pretrained / "model.weights.h5"
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(ValueError, match=r"weights\.npz does not match its model card.*Received: sha256"):
+    with pytest.raises(ValueError, match=r"model\.weights\.h5 does not match its model card.*Received: sha256"):
         pretrained.load_pretrained(copy_of_pretrained)
+
+
+def test_the_folder_reads_like_a_kerashub_preset_with_float16_keras_weights(copy_of_pretrained):
+    import h5py
+    import keras
+
+    names = {p.name for p in copy_of_pretrained.iterdir()}
+    assert {"config.json", "model.weights.h5", "metadata.json", "model_card.json", "samples.png"} <= names
+    assert "weights.npz" not in names
+    config = json.loads((copy_of_pretrained / "config.json").read_text())
+    assert config["registered_name"].startswith("ganzoo>")
+    assert json.loads((copy_of_pretrained / "metadata.json").read_text())["keras_version"]
+    with h5py.File(copy_of_pretrained / "model.weights.h5") as f:
+        dtypes = set()
+        f.visititems(lambda n, o: dtypes.add(str(o.dtype)) if isinstance(o, h5py.Dataset) else None)
+    assert "float16" in dtypes and "float32" not in dtypes
+    # Keras itself reads the file into a model built from config.json, by its object paths
+    gan = keras.saving.deserialize_keras_object(config)
+    gan.load_weights(copy_of_pretrained / "model.weights.h5")
+    expected = ganzoo.create_model(PRETRAINED[0], pretrained=True)
+    np.testing.assert_array_equal(gan.generate(2, seed=1), expected.generate(2, seed=1))
+    assert all(str(v.dtype) == "float32" for v in gan.generator.weights)
+
+
+def test_create_model_loads_a_pretrained_folder_by_path(copy_of_pretrained):
+    gan = ganzoo.create_model(pretrained=str(copy_of_pretrained))
+    expected = ganzoo.create_model(PRETRAINED[0], pretrained=True)
+    np.testing.assert_array_equal(gan.generate(2, seed=1), expected.generate(2, seed=1))
+    with pytest.raises(ValueError, match="Received: "):
+        ganzoo.create_model(pretrained=str(copy_of_pretrained / "nowhere"))
+
+
+def test_weights_that_do_not_fit_the_config_are_refused_naming_the_file(copy_of_pretrained):
+    from ganzoo.checksums import sha256_of
+
+    other = next(n for n in PRETRAINED if n != PRETRAINED[0])
+    shutil.copy(registry.SAVED_MODELS_DIR / other / "model.weights.h5", copy_of_pretrained)
+    card = json.loads((copy_of_pretrained / "model_card.json").read_text())
+    card["files"]["model.weights.h5"] = sha256_of(copy_of_pretrained / "model.weights.h5")
+    (copy_of_pretrained / "model_card.json").write_text(json.dumps(card))
+    with pytest.raises(ValueError, match=r"model\.weights\.h5 does not fit the model"):
+        pretrained.load_pretrained(copy_of_pretrained)
+
+
+def test_a_folder_with_the_older_index_keyed_npz_still_loads(copy_of_pretrained):
+    from ganzoo.checksums import sha256_of
+
+    gan = ganzoo.create_model(PRETRAINED[0], pretrained=True)
+    arrays = {f"{net}/{i:04d}": np.asarray(v).astype("float16")
+              for net, model in (("generator", gan.generator), ("discriminator", gan.discriminator))
+              for i, v in enumerate(model.weights)}
+    np.savez(copy_of_pretrained / "weights.npz", **arrays)
+    (copy_of_pretrained / "model.weights.h5").unlink()
+    card = json.loads((copy_of_pretrained / "model_card.json").read_text())
+    del card["files"]["model.weights.h5"]
+    card["files"]["weights.npz"] = sha256_of(copy_of_pretrained / "weights.npz")
+    (copy_of_pretrained / "model_card.json").write_text(json.dumps(card))
+    old = pretrained.load_pretrained(copy_of_pretrained)
+    np.testing.assert_array_equal(old.generate(2, seed=1), gan.generate(2, seed=1))
 
 
 def test_a_truncated_config_is_refused(copy_of_pretrained):
@@ -62,8 +121,8 @@ def test_a_truncated_config_is_refused(copy_of_pretrained):
 
 
 def test_a_missing_file_is_refused(copy_of_pretrained):
-    (copy_of_pretrained / "weights.npz").unlink()
-    with pytest.raises(ValueError, match=r"weights\.npz listed in .* is missing"):
+    (copy_of_pretrained / "model.weights.h5").unlink()
+    with pytest.raises(ValueError, match=r"model\.weights\.h5 listed in .* is missing"):
         pretrained.load_pretrained(copy_of_pretrained)
 
 
