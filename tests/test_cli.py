@@ -183,3 +183,29 @@ def test_pretrained_cards_table_matches_readme(capsys):
     readme = (registry.ZOO_DIR.parent / "README.md").read_text()
     assert table.count("\n") >= 2
     assert table in readme, "README pretrained table is stale: regenerate with `ganzoo list --cards`"
+
+
+def test_sample_one_class_of_a_conditional_model(tmp_path, capsys):
+    import keras
+
+    from conftest import tiny_model
+
+    gan = tiny_model("sngan_projection_mnist")
+    path = tmp_path / "cond.keras"
+    gan.save(path)
+    out = tmp_path / "threes.npz"
+    assert main(["sample", str(path), "--class", "3", "--num", "4", "--out", str(tmp_path / "t.png"),
+                 "--npz", str(out)]) == 0
+    expected = keras.models.load_model(path).generate(4, seed=0, labels=[3, 3, 3, 3])
+    np.testing.assert_allclose(np.load(out)["images"], expected, atol=1e-6)
+    assert main(["sample", str(path), "--class", "10", "--out", str(tmp_path / "x.png")]) == 2
+    assert "--class must be in [0, 10). Received: --class 10" in capsys.readouterr().err
+
+
+def test_sample_class_of_an_unconditional_model_is_refused(tmp_path, capsys):
+    from conftest import tiny_model
+
+    path = tmp_path / "plain.keras"
+    tiny_model("dcgan_mnist").save(path)
+    assert main(["sample", str(path), "--class", "3", "--out", str(tmp_path / "x.png")]) == 2
+    assert "needs a class-conditional model" in capsys.readouterr().err

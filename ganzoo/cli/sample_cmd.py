@@ -14,6 +14,8 @@ def add_parser(sub):
     p.add_argument("--individual", default=None, metavar="DIR", help="also one PNG per image here")
     p.add_argument("--npz", default=None, help="also the float images in [-1, 1] as .npz")
     p.add_argument("--pretrained", action="store_true", help="for a zoo name: the shipped weights")
+    p.add_argument("--class", dest="label", type=int, default=None, metavar="K",
+                   help="conditional models: every sample of class K (default: classes in turn)")
     p.set_defaults(func=run)
 
 
@@ -23,7 +25,19 @@ def run(args):
     from ganzoo import images, runs
 
     gan = runs.load_gan(args.source, pretrained=args.pretrained)
-    samples = gan.generate(args.num, seed=args.seed)
+    labels = None
+    if args.label is not None:
+        if gan.num_classes is None:
+            raise ValueError(
+                f"--class needs a class-conditional model; {args.source} is unconditional. "
+                f"Received: --class {args.label}"
+            )
+        if not 0 <= args.label < gan.num_classes:
+            raise ValueError(
+                f"--class must be in [0, {gan.num_classes}). Received: --class {args.label}"
+            )
+        labels = np.full(args.num, args.label, dtype="int32")
+    samples = gan.generate(args.num, seed=args.seed, labels=labels)
     path = images.save_png(images.grid(samples), args.out)
     print(f"Wrote {args.num} samples to {path}")
     if args.individual:
