@@ -9,6 +9,7 @@ field          required meaning
 description    yes      one line for ``ganzoo list`` and the README table
 family         yes      ``dcgan``, ``wgan_gp``, ``sngan`` (or ``gan``)
 paper          yes      the paper(s) whose recipe this is
+deviations     no       how this recipe departs from the paper, for the README's zoo table
 dataset        yes      the data it is meant for (``mnist_5k``, ``tfds:cifar10``)
 image_shape    yes      [H, W, C]
 latent_dim     yes      size of z
@@ -66,6 +67,7 @@ _FIELDS = {
     "description": (str, True),
     "family": (str, True),
     "paper": (str, True),
+    "deviations": (str, False),
     "dataset": (str, True),
     "image_shape": (list, True),
     "latent_dim": (int, True),

@@ -16,14 +16,15 @@ def zoo_table(names):
     from ganzoo import registry
 
     rows = [
-        "| entry | model | data | batch x D steps | loss | pretrained | paper |",
-        "|---|---|---|---|---|---|---|",
+        "| entry | model | data | batch x D steps | loss | pretrained | paper | deviations from the paper |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name in names:
         r = registry.get_recipe(name)
         rows.append(
             f"| `{name}` | {r.description} | `{r.dataset}` | {r.batch_size} x {r.d_steps} | "
-            f"{r.loss} | {'yes' if registry.has_pretrained(name) else '-'} | {r.paper} |"
+            f"{r.loss} | {'yes' if registry.has_pretrained(name) else '-'} | {r.paper} | "
+            f"{r.deviations or '-'} |"
         )
     return "\n".join(rows)
 
@@ -35,16 +36,25 @@ def cards_table(names):
     from ganzoo import registry
 
     rows = [
-        "| entry | samples (seed 0) | FID | KID | precision | recall | modes hit | KL(modes) | IS | G steps | train time |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| entry | samples (seed 0) | FID | KID | precision | recall | modes hit | KL(modes) | IS | C_T "
+        "| class accuracy / intra-FID | G steps | train time |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+
+    def fmt(value, spec):
+        return "-" if value is None else format(value, spec)
+
     for name in names:
         card = json.loads((registry.SAVED_MODELS_DIR / name / "model_card.json").read_text())
         m, t = card["metrics"]["summary"], card["training"]
+        conditional = "-"
+        if "conditional_accuracy" in m:
+            conditional = f"{m['conditional_accuracy']:.3f} / {m['intra_fid']:.2f}"
         rows.append(
             f"| `{name}` | ![{name}](saved_models/{name}/samples.png) | {m['fid']:.2f} | {m['kid']:.2f} | "
             f"{m['precision']:.3f} | {m['recall']:.3f} | {int(m['modes_hit'])}/10 | {m['modes_kl']:.3f} | "
-            f"{m['is']:.2f} | {t['generator_steps']} | {t['wall_time_seconds'] / 60:.0f} min |"
+            f"{m['is']:.2f} | {fmt(m.get('c_t'), '.2f')} | {conditional} | {t['generator_steps']} | "
+            f"{t['wall_time_seconds'] / 60:.0f} min |"
         )
     return "\n".join(rows)
 
@@ -53,6 +63,12 @@ def run(args):
     from ganzoo import registry
 
     names = registry.list_models(args.pattern, pretrained=args.pretrained or args.cards)
+    if not names:
+        which = "zoo entry with shipped weights" if args.pretrained or args.cards else "zoo entry"
+        raise ValueError(
+            f"No {which} matches the pattern; `ganzoo list` shows all "
+            f"{len(registry.list_models())} entries. Received: pattern={args.pattern!r}"
+        )
     if args.cards:
         print(cards_table(names))
         return 0
