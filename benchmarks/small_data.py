@@ -42,6 +42,9 @@ import ganzoo
 from ganzoo import metrics as metrics_lib
 from ganzoo.train import train_run
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _report import write_outputs  # noqa: E402
+
 THIRD = "steps // 3"  # placeholder resolved per run: the EMA starts averaging after 1/3 of the steps
 DIFFAUG = "diffaugment:translation,cutout"
 
@@ -173,11 +176,7 @@ def main(argv=None):
                      "metrics": list(metrics_lib.DEFAULT_METRICS)},
         "results": records,
     }
-    for path, text in ((args.json, json.dumps(summary, indent=2)), (args.markdown, table)):
-        if path:
-            pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
-            pathlib.Path(path).write_text(text + "\n")
-            print(f"wrote {path}")
+    write_outputs(summary, args.json, table, args.markdown)
     return 0
 
 
