@@ -63,6 +63,12 @@ CONFIGS = {
             {"ema_decay": 0.999, "ema_warmup": True, "ema_start": THIRD}),
     "best": ("DiffAugment translation+cutout + EMA as in `ema`",
              {"augment": DIFFAUG, "ema_decay": 0.999, "ema_warmup": True, "ema_start": THIRD}),
+    "rpgan_r1_r2_ema": ("relativistic loss + R1 + R2 (gamma 1) + EMA as in `ema`",
+                        {"loss": "relativistic", "r1_weight": 1.0, "r2_weight": 1.0, "ema_decay": 0.999,
+                         "ema_warmup": True, "ema_start": THIRD}),
+    "ada_rpgan_r1_r2_ema": ("ADA + relativistic loss + R1 + R2 (gamma 1) + EMA as in `ema`",
+                            {"augment": "ada", "loss": "relativistic", "r1_weight": 1.0, "r2_weight": 1.0,
+                             "ema_decay": 0.999, "ema_warmup": True, "ema_start": THIRD}),
 }
 REFERENCE = "mnist_5k"  # `ganzoo evaluate`'s default data; its default split ("train") and extractor ("auto")
 
