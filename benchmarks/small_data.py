@@ -18,7 +18,7 @@ of this call's ``wall_s``. Checkpoints come every min(steps, 1000) steps, so
 ``--steps`` above 1000 must be a multiple of 1000.
 
     python benchmarks/small_data.py --markdown benchmarks/results/cpu_2core_small_data.md
-    python benchmarks/small_data.py --configs plain,diffaugment,best --steps 1000
+    python benchmarks/small_data.py --configs plain,diffaugment,diffaugment_ema --steps 1000
     python benchmarks/small_data.py --steps 6 --num-samples 200 --batch-size 16 \\
         --configs plain,ada --out /tmp/sd_test --json /tmp/sd.json     # smoke test
 
@@ -61,7 +61,7 @@ CONFIGS = {
     "lecam": ("LeCam regularizer, lambda 0.01", {"lecam_weight": 0.01}),
     "ema": ("generator EMA 0.999 with warm-up, from 1/3 of the steps",
             {"ema_decay": 0.999, "ema_warmup": True, "ema_start": THIRD}),
-    "best": ("DiffAugment translation+cutout + EMA as in `ema`",
+    "diffaugment_ema": ("DiffAugment translation+cutout + EMA as in `ema`",
              {"augment": DIFFAUG, "ema_decay": 0.999, "ema_warmup": True, "ema_start": THIRD}),
     "rpgan_r1_r2_ema": ("relativistic loss + R1 + R2 (gamma 1) + EMA as in `ema`",
                         {"loss": "relativistic", "r1_weight": 1.0, "r2_weight": 1.0, "ema_decay": 0.999,
