@@ -3,6 +3,8 @@
 import math
 import numbers
 
+import numpy as np
+
 
 def check_number(key, value, low=None, high=None, *, open_low=False, open_high=False, integer=False):
     """Returns `value` as a float (or int) after checking it is a finite number in range.
@@ -40,3 +42,56 @@ def check_number(key, value, low=None, high=None, *, open_low=False, open_high=F
             where = f" in {left}{lo}, {hi}{right}"
         raise ValueError(f"{key} must be {kind}{where}. Received: {key}={value!r}")
     return int(value) if integer else float(value)
+
+
+def expected_class_ids(num_classes, num=None):
+    """What a conditional model expects as labels, as the messages say it."""
+    size = "batch" if num is None else str(int(num))
+    where = "" if num_classes is None else f" in [0, {int(num_classes)})"
+    return f"int class ids of shape ({size},){where}"
+
+
+def check_class_ids(labels, num_classes=None, num=None, what="labels"):
+    """Checks class labels of a conditional model; returns them as int32 ``(N,)``.
+
+    Expected: integer class ids of shape ``(N,)`` — ``(N, 1)`` is accepted and
+    flattened — with values in ``[0, num_classes)``. One-hot or float labels,
+    other shapes, a wrong count and out-of-range ids are refused before they
+    reach a network (where they fail far from the cause, or, on a GPU, an
+    embedding lookup may silently return zeros).
+
+    Args:
+        labels: array-like.
+        num_classes: the model's number of classes, or None (then only
+            ``>= 0`` is checked).
+        num: the number of labels expected (one per image), or None.
+        what: what the labels are, for the message.
+
+    Raises:
+        ValueError: naming the labels' dtype, shape or range received and what
+            the model expects.
+    """
+    arr = np.asarray(labels)
+    expected = expected_class_ids(num_classes, num)
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+        hint = ""
+        if arr.ndim == 2 and arr.shape[1] > 1:
+            hint = " (one-hot labels: pass labels.argmax(axis=-1))"
+        elif np.issubdtype(arr.dtype, np.floating):
+            hint = " (cast float class ids with labels.astype('int32'))"
+        raise ValueError(
+            f"Expected {what} as {expected}{hint}. "
+            f"Received: {what} of dtype {arr.dtype} and shape {arr.shape}"
+        )
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1 or (num is not None and arr.shape[0] != num):
+        hint = ""
+        if arr.ndim == 2 and num_classes is not None and arr.shape[1] == num_classes:
+            hint = " (one-hot labels: pass labels.argmax(axis=-1))"
+        raise ValueError(f"Expected {what} as {expected}{hint}. Received: {what} of shape {arr.shape}")
+    if arr.size:
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < 0 or (num_classes is not None and hi >= num_classes):
+            raise ValueError(f"Expected {what} as {expected}. Received: {what} in [{lo}, {hi}]")
+    return arr.astype(np.int32)

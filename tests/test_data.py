@@ -288,7 +288,6 @@ def test_folder_downscale_averages(tmp_path):
     [
         (np.array([0, 51, 255], np.uint8), [-1.0, -0.6, 1.0]),
         (np.array([0, 51, 255], np.int64), [-1.0, -0.6, 1.0]),
-        (np.array([0.0, 0.5, 1.0], np.float32), [-1.0, 0.0, 1.0]),
         (np.array([-1.0, 0.25, 1.0], np.float64), [-1.0, 0.25, 1.0]),
         (np.array([0.0, 51.0, 255.0], np.float32), [-1.0, -0.6, 1.0]),
         (np.array([False, True, True]), [-1.0, 1.0, 1.0]),
@@ -318,6 +317,53 @@ def test_array_bad_values_raise(images, match):
     with pytest.raises(ValueError, match=match) as err:
         data.load(images, batch_size=1, image_size=(1, 1))
     assert "Received: " in str(err.value)
+
+
+# Scales are decided from the data's range (ganzoo.image_scale), margin 1e-3 of the upper end.
+
+
+def test_unit_scale_float_arrays_and_npz_files_are_refused(tmp_path):
+    x = np.random.default_rng(0).integers(0, 256, (4, 6, 6)).astype(np.float32) / 255.0  # [0, 1]
+    np.savez(tmp_path / "unit.npz", x=x.astype(np.float64), y=np.arange(4))
+    for source, name in ((x, "array"), ((x, np.arange(4)), "array"), (str(tmp_path / "unit.npz"), "unit.npz")):
+        with pytest.raises(ValueError, match=rf"{name}.* no value below 0 and none above 1: the \[0, 1\] "
+                                             r"scale.*x \* 2 - 1.*Received: dtype=float\d+, min=0, max=1$"):
+            data.load(source, batch_size=2, image_size=(6, 6))
+    # The remedy loads, unchanged.
+    out = stack_images(data.load(x * 2 - 1, batch_size=4, image_size=(6, 6), shuffle=False))
+    np.testing.assert_allclose(out[..., 0], x * 2 - 1, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "lo, hi, expected",
+    [
+        (-1.0005, 1.0005, (-1.0, 1.0)),  # [-1, 1] within the margin: clipped
+        (-0.002, 1.0, (-0.002, 1.0)),  # a value below -0.001: [-1, 1]
+        (0.0, 2.5, (-1.0, 2.5 / 127.5 - 1)),  # max above 2: [0, 255]
+        (-0.2, 255.2, (-1.0, 1.0)),  # [0, 255] within 0.255
+        (-0.0005, 1.0, "min=-0.0005, max=1$"),  # no value below -0.001: the [0, 1] scale
+        (0.0, 1.0009, "min=0, max=1.0009$"),
+        (0.0, 1.5, "must lie in .*Received: dtype=float32, min=0, max=1.5$"),  # fits no scale
+        (0.0, 255.3, "min=0, max=255.3$"),
+        (-1.002, 1.0, "min=-1.002, max=1$"),
+    ],
+)
+def test_float_scale_is_decided_from_the_range_with_a_margin(lo, hi, expected):
+    images = np.array([lo, hi], np.float32).reshape(2, 1, 1)
+    if isinstance(expected, str):
+        with pytest.raises(ValueError, match=expected):
+            data.load(images, batch_size=2, image_size=(1, 1))
+        return
+    out = stack_images(data.load(images, batch_size=2, image_size=(1, 1), shuffle=False))
+    np.testing.assert_allclose(out.reshape(-1), expected, atol=1e-6)
+
+
+def test_integer_images_of_only_zeros_and_ones_are_refused():
+    binary = np.array([[0, 1], [1, 0]], np.uint8).reshape(2, 1, 2)
+    with pytest.raises(ValueError, match=r"only the values 0 and 1.*as bool.*Received: dtype=uint8, min=0, max=1"):
+        data.load(binary, batch_size=2, image_size=(1, 2))
+    out = stack_images(data.load(binary.astype(bool), batch_size=2, image_size=(1, 2), shuffle=False))
+    np.testing.assert_array_equal(out.reshape(2, 2), [[-1, 1], [1, -1]])
 
 
 def test_npz_npy_and_tuple_sources(tmp_path):

@@ -261,6 +261,44 @@ def test_reconstruction_refuses_images_of_the_wrong_shape_or_range():
         metrics.reconstruction_error(g, images)
 
 
+def test_metric_image_checks_decide_the_scale_from_the_range(tiny_gan):
+    # [0, 1] images (x / 255) fit inside [-1, 1] but are refused, naming the range and the remedy.
+    unit = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 1)).astype("float32") / 255.0
+    with pytest.raises(ValueError, match=r"images must be scaled to \[-1, 1\]: values in \[0, 1\] have "
+                                         r"nothing below 0.*\[0, 1\] scale.*x \* 2 - 1\. Received: min=0, max=1"):
+        metrics.reconstruction_error(tiny_generator(), unit)
+    extractor = metrics.get_extractor("mnist_5k_classifier")
+    unit28 = np.random.default_rng(1).uniform(0, 1, (6, 28, 28, 1)).astype("float32")
+    with pytest.raises(ValueError, match=r"\[0, 1\] scale.*Received: min=.*max="):
+        extractor.features(unit28)
+    with pytest.raises(ValueError, match=r"Reference images must be scaled to \[-1, 1\]: .*\[0, 1\] scale"):
+        metrics.evaluate(tiny_gan, data=unit28, metrics=("fid",), num_samples=10, progress=False)
+    # Within the margin of 1e-3 passes; beyond it does not.
+    signed = unit28 * 2 - 1
+    assert extractor.features(np.clip(signed * 1.0005, -1.0005, 1.0005)).shape == (6, 64)
+    with pytest.raises(ValueError, match=r"outside the expected \[-1, 1\] by more than the margin 0.001"):
+        extractor.features(signed * 1.01)
+    # Decided on all the images, not per batch: a batch of only bright images is fine
+    # inside a [-1, 1] array, and generated images are [-1, 1] by construction.
+    bright_first = np.concatenate([np.abs(signed[:2]), signed])
+    assert extractor.features(bright_first, batch_size=2).shape == (8, 64)
+    assert extractor(np.abs(signed), known_scale=True)[0].shape == (6, 64)
+    with pytest.raises(ValueError, match=r"\[0, 1\] scale"):
+        extractor(np.abs(signed))
+
+
+def test_evaluation_refuses_bad_labels():
+    gan = tiny_model("dcgan_mnist", num_classes=10)
+    images = np.random.default_rng(0).uniform(-1, 1, (4, 28, 28, 1)).astype("float32")
+    with pytest.raises(ValueError, match=r"one-hot.*Received: labels of dtype float64 and shape \(4, 10\)"):
+        metrics.reconstruction_error(gan, images, labels=np.eye(10)[:4], steps=1)
+    with pytest.raises(ValueError, match=r"shape \(4,\) in \[0, 10\)\. Received: labels in \[0, 12\]"):
+        metrics.reconstruction_error(gan, images, labels=[0, 1, 12, 3], steps=1)
+    with pytest.raises(ValueError, match=r"reference labels.*Received: reference labels of shape \(4, 10\)"):
+        metrics.evaluate(gan, data=(images, np.eye(10, dtype="int32")[:4]), metrics="intra_fid",
+                         num_samples=10, progress=False)
+
+
 # --------------------------------------------------------------------------- the shipped classifier
 
 
@@ -401,7 +439,8 @@ def test_evaluate_against_array_data_with_a_custom_extractor(tiny_gan):
     same = metrics.evaluate(tiny_gan, data=tiny_gan.generate(300, seed=7), metrics=("fid", "kid", "pr"),
                             num_samples=300, extractor=ex, progress=False,
                             options={"kid": {"subset_size": 100, "num_subsets": 10}})
-    noise = np.random.default_rng(0).uniform(0, 1, size=(300, 28, 28, 1)).astype("float32")
+    # Bright noise, on the [-1, 1] scale (uniform [0, 1] would be refused as the [0, 1] scale).
+    noise = np.random.default_rng(0).uniform(-0.2, 1, size=(300, 28, 28, 1)).astype("float32")
     other = metrics.evaluate(tiny_gan, data=noise, metrics=("fid", "kid", "pr"), num_samples=300,
                              extractor=ex, progress=False, options={"kid": {"subset_size": 100, "num_subsets": 10}})
     assert same["protocol"]["reference"] == "array" and same["protocol"]["split"] is None

@@ -186,7 +186,7 @@ def test_bad_small_data_settings_are_refused_with_what_was_received(kwargs, matc
 
 def test_relativistic_loss_refuses_a_generator_batch_it_cannot_pair():
     gan = tiny_model("dcgan_mnist", loss="relativistic", g_batch_size=8)
-    with pytest.raises(ValueError, match=r"must equal that step's batch \(2 images\).*g_batch_size=8"):
+    with pytest.raises(ValueError, match=r"must equal the batch of one discriminator step \(2 images\).*g_batch_size=8"):
         gan.fit(as_dataset(real_batch(gan, per_step=2)), epochs=1, verbose=0)
 
 

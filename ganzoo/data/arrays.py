@@ -3,18 +3,23 @@
 Value-range rules (decided once for the whole array):
 
 * bool: False/True map to -1/1.
-* integer dtypes: pixel values 0..255 (any value outside → ValueError).
-* float dtypes, by the array's min and max:
-  ``[0, 1]`` → scaled with ``2x - 1``; else ``[-1, 1]`` → unchanged; else
-  ``[0, 255]`` (max > 1) → ``x / 127.5 - 1``. Anything else, NaN or inf → ValueError.
-  An all-zero float array counts as [0, 1] (maps to -1); a float image whose values
-  are all <= 1 is taken as [0, 1], never as a very dark 0..255 image.
+* integer dtypes: pixel values 0..255 (any value outside → ValueError). An
+  integer array holding only 0 and 1 is refused as ambiguous (binary images,
+  or 0..255 pixels that are all black?): pass it as bool, or times 255.
+* float dtypes: the scale is decided from the array's min and max by
+  `ganzoo.image_scale` (margin 1e-3 of the scale's upper end): ``[-1, 1]``
+  (some value below -0.001) → unchanged; ``[0, 255]`` (max above 2) →
+  ``x / 127.5 - 1``. No value below 0 and none above 1 is the ``[0, 1]``
+  scale, which could equally be [-1, 1] images without dark pixels: it is
+  refused, naming the range, with the remedy ``x * 2 - 1`` (no rescale is
+  guessed). Anything else, NaN or inf → ValueError.
 """
 
 import os
 
 import numpy as np
 
+from ganzoo import image_scale
 from ganzoo.data.checks import received
 from ganzoo.data.source import ArraySource, SourceInfo
 
@@ -40,8 +45,8 @@ def value_range(images, name):
         return 0.5, -1.0
     if not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):
         raise ValueError(
-            f"Images of {name} must have an integer (0..255) or float ([0, 1], [-1, 1] "
-            f"or [0, 255]) dtype. Received: dtype={dtype}"
+            f"Images of {name} must have an integer (0..255) or float ([-1, 1] or [0, 255]) "
+            f"dtype. Received: dtype={dtype}"
         )
     if images.size == 0:
         raise ValueError(f"Images of {name} are empty. Received: shape={images.shape}")
@@ -60,15 +65,29 @@ def value_range(images, name):
                 f"Integer images of {name} must hold pixel values 0..255. "
                 f"Received: dtype={dtype}, min={lo:g}, max={hi:g}"
             )
+        if hi == 1:
+            raise ValueError(
+                f"Integer images of {name} hold only the values 0 and 1: binary images, or "
+                f"0..255 pixels that are all black? Pass binary images as bool (False/True "
+                f"map to -1/1) or multiply them by 255. Received: dtype={dtype}, min={lo:g}, max={hi:g}"
+            )
         return 127.5, -1.0
-    if lo >= 0.0 and hi <= 1.0:
-        return 0.5, -1.0
-    if lo >= -1.0 and hi <= 1.0:
+    scale = image_scale.scale_of(lo, hi)
+    if scale == image_scale.SIGNED:
         return 1.0, 0.0
-    if lo >= 0.0 and hi <= 255.0:
+    if scale == image_scale.BYTE:
         return 127.5, -1.0
+    if scale == image_scale.UNIT:
+        raise ValueError(
+            f"Float images of {name} have no value below 0 and none above 1: the [0, 1] scale "
+            f"(e.g. x / 255), or [-1, 1] images without a dark pixel; ganzoo does not guess. "
+            f"Pass x * 2 - 1 for [0, 1] images (or the uint8 pixels). "
+            f"Received: dtype={dtype}, min={lo:g}, max={hi:g}"
+        )
     raise ValueError(
-        f"Float images of {name} must lie in [0, 1], [-1, 1] or [0, 255]. "
+        f"Float images of {name} must lie in [-1, 1] or [0, 255] (up to a margin of "
+        f"{image_scale.MARGIN:g} of the upper end; [0, 255] needs a maximum above "
+        f"{image_scale.BYTE_MIN_MAX:g}); [0, 1] images must be passed as x * 2 - 1. "
         f"Received: dtype={dtype}, min={lo:g}, max={hi:g}"
     )
 

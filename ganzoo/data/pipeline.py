@@ -51,8 +51,13 @@ def load(
       or "arr_1") or ``.npy`` file, a NumPy array ``(N, H, W)`` / ``(N, H, W, C)``, or
       a tuple ``(images, labels)``.
 
-    Value ranges: 8-bit files and integer arrays are 0..255. Float arrays are taken
-    as [0, 1] if all values lie in it, else [-1, 1], else [0, 255] (max > 1);
+    Value ranges: 8-bit files and integer arrays are 0..255 (an integer array of
+    only 0s and 1s raises: pass binary images as bool). Float arrays are decided
+    from their min and max by `ganzoo.image_scale` (margin 1e-3 of the range's
+    upper end): [-1, 1] if some value is below 0, [0, 255] if the maximum is
+    above 2. Float arrays with no value below 0 and none above 1 — the [0, 1]
+    scale of ``x / 255``, or [-1, 1] images without a dark pixel — raise a
+    ValueError naming the range (pass ``x * 2 - 1``): no rescale is guessed.
     NaN, inf or other values raise. Everything is mapped linearly to [-1, 1]
     (``x / 127.5 - 1`` for 0..255).
 

@@ -6,8 +6,7 @@ Every check raises a `ValueError` that says what was expected and ends with
 
 import numpy as np
 
-#: Generated and real images must lie in [-1, 1] up to this tolerance.
-RANGE_TOLERANCE = 1e-3
+from ganzoo import image_scale
 
 
 def received(**values):
@@ -91,13 +90,20 @@ def probabilities(p, name="probs", atol=1e-3):
     return p / sums[:, None]
 
 
-def images(x, name="images", shape=None):
-    """Checks a batch of images: float, finite, in [-1, 1], rank 4.
+def images(x, name="images", shape=None, known_scale=False):
+    """Checks a batch of images: float, finite, [-1, 1] scale, rank 4.
+
+    The scale is decided from the images' own range by `ganzoo.image_scale`:
+    images with no value below 0 and none above 1 (up to the margin 1e-3) are
+    the [0, 1] scale and refused, as are values outside [-1, 1].
 
     Args:
         x: array-like ``(N, H, W, C)``.
         name: what the images are, for the error message.
         shape: the expected ``(H, W, C)``, or None for any.
+        known_scale: the images are [-1, 1] by construction (a generator's
+            output, a `ganzoo.data.load` batch, a slice of images checked
+            whole): only values outside [-1, 1] beyond the margin are refused.
 
     Returns:
         float32 numpy array ``(N, H, W, C)``.
@@ -119,9 +125,10 @@ def images(x, name="images", shape=None):
         bad = int(x.size - np.count_nonzero(finite))
         raise ValueError(f"{name} contain {bad} NaN or infinite values. {received(shape=x.shape)}")
     lo, hi = float(x.min()), float(x.max())
-    if lo < -1.0 - RANGE_TOLERANCE or hi > 1.0 + RANGE_TOLERANCE:
+    problem = image_scale.signed_problem(lo, hi, known_scale=known_scale)
+    if problem is not None:
         raise ValueError(
-            f"{name} must be scaled to [-1, 1]. {received(min=f'{lo:.4g}', max=f'{hi:.4g}')}"
+            f"{name} must be scaled to [-1, 1]: {problem}. {received(min=f'{lo:.4g}', max=f'{hi:.4g}')}"
         )
     return x.astype(np.float32, copy=False)
 

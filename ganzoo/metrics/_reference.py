@@ -3,6 +3,7 @@
 import numpy as np
 
 from ganzoo.metrics import _checks
+from ganzoo.validation import check_class_ids
 
 #: Largest batch used to read a source; a divisor of its size is chosen so that
 #: `ganzoo.data.load`'s ``drop_remainder=True`` drops nothing.
@@ -45,12 +46,7 @@ def iter_batches(data, split="train", image_shape=None, labels=True, limit=None)
             raise ValueError(f"A tuple of data must be (images, labels). Received: len={len(data)}")
         images = _checks.images(images, "Reference images", shape=image_shape)
         if y is not None:
-            y = np.asarray(y).astype(np.int32).reshape(-1)
-            if y.shape[0] != images.shape[0]:
-                raise ValueError(
-                    f"Expected one label per reference image ({images.shape[0]}). "
-                    f"Received: {y.shape[0]} labels"
-                )
+            y = check_class_ids(y, None, num=images.shape[0], what="reference labels")
         num = images.shape[0] if limit is None else min(limit, images.shape[0])
         batches = (
             (images[s : min(s + _MAX_READ_BATCH, num)],

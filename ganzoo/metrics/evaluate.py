@@ -38,6 +38,7 @@ from ganzoo.metrics import extractors as extractors_lib
 from ganzoo.metrics._reference import iter_batches, load_arrays
 from ganzoo.metrics.fid import FeatureStats, fid_from_stats
 from ganzoo.metrics.fid import fid as fid_features
+from ganzoo.validation import check_class_ids
 from ganzoo.metrics.inception_score import inception_score
 from ganzoo.metrics.data_copying import data_copying
 from ganzoo.metrics.kid import kid
@@ -278,7 +279,8 @@ class Evaluator:
                 labels.append(y)
             for start in range(0, images.shape[0], self.batch_size):
                 chunk = images[start : start + self.batch_size]
-                f, p = extractor(chunk, need_probs)
+                # Scale decided already: by ganzoo.data.load, or on the whole array.
+                f, p = extractor(chunk, need_probs, known_scale=True)
                 if need_feats:
                     feats.append(f)
                     stats.update(f)
@@ -305,7 +307,7 @@ class Evaluator:
         if getattr(self, "_heldout_features", None) is None:
             images, _, name = load_arrays(self.data, self.heldout_split, image_shape=image_shape,
                                           labels=False)
-            feats = [self.extractor(images[s : s + self.batch_size], False)[0]
+            feats = [self.extractor(images[s : s + self.batch_size], False, known_scale=True)[0]
                      for s in range(0, images.shape[0], self.batch_size)]
             self._heldout_features = (np.concatenate(feats), name)
         return self._heldout_features
@@ -345,11 +347,13 @@ class Evaluator:
                 else [zb, tf.convert_to_tensor(labels[start : start + self.batch_size])]
             )
             images = np.asarray(net(inputs, training=False), dtype=np.float32)
-            images = _checks.images(images, "Generated images", shape=tuple(gan.image_shape))
+            # A generator's output is [-1, 1] by construction, even if a batch is all bright.
+            images = _checks.images(images, "Generated images", shape=tuple(gan.image_shape),
+                                    known_scale=True)
             if len(kept) * self.batch_size < keep:
                 kept.append(images)
             if need_feats or need_probs:
-                f, p = extractor(images, need_probs)
+                f, p = extractor(images, need_probs, known_scale=True)
                 if need_feats:
                     feats.append(f)
                     stats.update(f)
@@ -488,11 +492,12 @@ class Evaluator:
                 "Reconstructing real images with a conditional GAN needs their labels. "
                 f"Received: unlabelled held-out data {name!r}"
             )
-        held = reconstruction_error(gan, real, labels=labels, seed=seed, **opts)
+        held = reconstruction_error(gan, real, labels=labels, seed=seed, known_scale=True, **opts)
         gen_labels = None
         if gan.num_classes is not None:
             gen_labels = (np.arange(generated.shape[0]) % gan.num_classes).astype("int32")
-        own = reconstruction_error(gan, generated, labels=gen_labels, seed=seed + 1, **opts)
+        own = reconstruction_error(gan, generated, labels=gen_labels, seed=seed + 1, known_scale=True,
+                                   **opts)
         held["mse_generated"] = own["mse"]
         held["mse_generated_std"] = own["mse_std"]
         held["num_generated_images"] = own["num_images"]
@@ -528,6 +533,7 @@ def _conditional_accuracy(probs, num_classes):
 def _intra_fid(feats, ref_feats, ref_labels, num_classes, **opts):
     """Mean over classes of FID(samples of class c, reference images of class c)."""
     requested = _requested_labels(feats.shape[0], num_classes)
+    ref_labels = check_class_ids(ref_labels, num_classes, num=ref_feats.shape[0], what="reference labels")
     per_class = []
     for c in range(num_classes):
         mine, theirs = feats[requested == c], ref_feats[ref_labels == c]

@@ -67,16 +67,24 @@ class FeatureExtractor:
         """One batch: float32 ``(B, H, W, C)`` -> ``(features (B, D), probs (B, C) or None)``."""
         raise NotImplementedError
 
-    def check(self, images, what="images"):
-        """Checks images for this extractor (float, finite, [-1, 1], shape); returns float32."""
-        return _checks.images(images, what, shape=self.input_shape)
+    def check(self, images, what="images", known_scale=False):
+        """Checks images for this extractor (float, finite, [-1, 1] scale, shape); returns float32.
 
-    def __call__(self, images, need_probs=False):
+        See `ganzoo.metrics._checks.images` for `known_scale`.
+        """
+        return _checks.images(images, what, shape=self.input_shape, known_scale=known_scale)
+
+    def __call__(self, images, need_probs=False, known_scale=False):
         """Features (and probabilities) of one batch.
 
         Args:
-            images: float ``(B, H, W, C)`` in [-1, 1].
+            images: float ``(B, H, W, C)`` in [-1, 1]. Their scale is decided
+                from the batch's range (`ganzoo.image_scale`): a batch with no
+                value below 0 is the [0, 1] scale and refused.
             need_probs: also return class probabilities.
+            known_scale: the images are [-1, 1] by construction (generated,
+                or from `ganzoo.data.load`, or a batch of images checked as a
+                whole): only values outside [-1, 1] are refused.
 
         Returns:
             ``(features float32 (B, D), probs float32 (B, C) or None)``.
@@ -86,7 +94,7 @@ class FeatureExtractor:
                 f"The extractor {self.name!r} gives no class probabilities. "
                 f"Received: need_probs={need_probs}"
             )
-        feats, probs = self._forward(self.check(images), need_probs)
+        feats, probs = self._forward(self.check(images, known_scale=known_scale), need_probs)
         feats = np.asarray(feats, dtype=np.float32)
         if not np.all(np.isfinite(feats)):
             raise ValueError(
@@ -108,9 +116,10 @@ class FeatureExtractor:
         images = np.asarray(images)
         if images.ndim != 4 or images.shape[0] == 0:
             raise ValueError(f"images must have shape (N, H, W, C). Received: shape={images.shape}")
+        images = self.check(images)  # the scale is decided on all the images, not per batch
         feats, probs = [], []
         for start in range(0, images.shape[0], batch_size):
-            f, p = self(images[start : start + batch_size], need_probs)
+            f, p = self(images[start : start + batch_size], need_probs, known_scale=True)
             feats.append(f)
             probs.append(p)
         return np.concatenate(feats), (np.concatenate(probs) if need_probs else None)

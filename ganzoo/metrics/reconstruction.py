@@ -26,6 +26,7 @@ import tensorflow as tf
 import keras
 
 from ganzoo.metrics import _checks
+from ganzoo.validation import check_class_ids
 
 DEFAULT_STEPS = 200
 DEFAULT_LEARNING_RATE = 0.05
@@ -99,6 +100,7 @@ def reconstruction_error(
     restarts=DEFAULT_RESTARTS,
     seed=0,
     batch_size=256,
+    known_scale=False,
 ):
     """Mean per-pixel squared error of the best latent reconstruction of each image.
 
@@ -113,6 +115,11 @@ def reconstruction_error(
         restarts: random starts per image; the lowest final error is kept.
         seed: seed of the starting points (``tf.random.stateless_normal``).
         batch_size: images optimized together (times `restarts`).
+        known_scale: the images are [-1, 1] by construction (generated, or
+            read by `ganzoo.data.load`): only values outside [-1, 1] are
+            refused. Otherwise their scale is decided from their range
+            (`ganzoo.image_scale`), and images with no value below 0 — the
+            [0, 1] scale — are refused.
 
     Returns:
         dict with ``mse`` (mean over images of the per-pixel MSE), ``mse_std``,
@@ -122,7 +129,7 @@ def reconstruction_error(
     """
     net, latent_dim, conditional = _unwrap(generator)
     out_shape = tuple(net.outputs[0].shape[1:]) if getattr(net, "outputs", None) else None
-    x = _checks.images(images, "images", shape=out_shape)
+    x = _checks.images(images, "images", shape=out_shape, known_scale=known_scale)
     steps = _checks.positive_int("steps", steps)
     restarts = _checks.positive_int("restarts", restarts)
     batch_size = _checks.positive_int("batch_size", batch_size)
@@ -133,11 +140,7 @@ def reconstruction_error(
                 "The generator is conditional: pass the class of each image as `labels`. "
                 "Received: labels=None"
             )
-        labels = np.asarray(labels).astype(np.int32).reshape(-1)
-        if labels.shape[0] != x.shape[0]:
-            raise ValueError(
-                f"Expected one label per image ({x.shape[0]}). Received: {labels.shape[0]} labels"
-            )
+        labels = check_class_ids(labels, getattr(generator, "num_classes", None), num=x.shape[0])
     per_net = _RECOVER_CACHE.setdefault(net, {})
     key = (conditional, steps, learning_rate)
     if key not in per_net:

@@ -17,9 +17,10 @@ import tensorflow as tf
 import keras
 
 from ganzoo import augment as augment_lib
+from ganzoo import image_scale
 from ganzoo import losses as losses_lib
 from ganzoo import optimizers as optimizers_lib
-from ganzoo.validation import check_number
+from ganzoo.validation import check_class_ids, check_number, expected_class_ids
 
 
 def _num_replicas():
@@ -48,6 +49,26 @@ def _replica_mean(value):
     if ctx is None or ctx.num_replicas_in_sync == 1:
         return value
     return ctx.all_reduce(tf.distribute.ReduceOp.MEAN, value)
+
+
+def _run_time_check(condition, template, *values):
+    """An in-graph assertion whose message is `template` with `values` filled in.
+
+    For checks that cannot be made while tracing (a batch dimension or label
+    values known only at run time): `fit` stops with an InvalidArgumentError
+    whose message holds the same text as the ValueError of the static check.
+    (Under XLA, TensorFlow compiles assertions to no-ops.)
+    """
+    message = tf.strings.format(template, list(values)) if values else template
+    return tf.debugging.Assert(condition, [message], summarize=1)
+
+
+def _after(checks, *tensors):
+    """`tensors`, made to depend on `checks` (so nothing computed from them runs first)."""
+    if not checks:
+        return tensors
+    with tf.control_dependencies(checks):
+        return tuple(None if t is None else tf.identity(t) for t in tensors)
 
 
 def _is_multi_worker():
@@ -196,7 +217,10 @@ class GAN(keras.Model):
                 "optimizer_settings must have exactly the keys 'd' and 'g'. "
                 f"Received: optimizer_settings={optimizer_settings!r}"
             )
+        if num_classes is not None:
+            num_classes = check_number("num_classes", num_classes, 1, integer=True)
         self.num_classes = num_classes
+        self._check_conditioning()
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.latent_dim = self._infer_latent_dim()
@@ -252,11 +276,35 @@ class GAN(keras.Model):
 
     # --- structure ---------------------------------------------------------
 
+    def _check_conditioning(self):
+        """A conditional GAN needs both networks to take labels; an unconditional one neither."""
+        want = 1 if self.num_classes is None else 2
+        for role, net, first in (("generator", self.generator, "z"),
+                                 ("discriminator", self.discriminator, "images")):
+            inputs = net.inputs or []
+            if inputs and len(inputs) != want:
+                names = [getattr(i, "name", "?") for i in inputs]
+                if want == 2:
+                    raise ValueError(
+                        f"A conditional GAN (num_classes={self.num_classes}) needs a {role} "
+                        f"taking [{first}, labels], labels being int class ids of shape (batch,) "
+                        f"(e.g. keras.Input((), dtype='int32')). Build it with num_classes, or pass "
+                        f"num_classes=None for an unconditional GAN. Received: a {role} with "
+                        f"{len(inputs)} input(s) {names}"
+                    )
+                raise ValueError(
+                    f"An unconditional GAN (num_classes=None) needs a {role} taking {first} only; "
+                    f"pass num_classes for a {role} that also takes labels. Received: a {role} "
+                    f"with {len(inputs)} inputs {names}"
+                )
+
     def _infer_latent_dim(self):
         z_input = self.generator.inputs[0] if self.generator.inputs else None
         if z_input is None or z_input.shape[-1] is None:
             raise ValueError(
-                "Could not infer latent_dim from the generator's first input. "
+                "Could not infer latent_dim from the generator's first input: build the "
+                "generator as a functional keras.Model whose first input is "
+                "keras.Input((latent_dim,)). "
                 f"Received: generator.inputs={self.generator.inputs!r}"
             )
         return int(z_input.shape[-1])
@@ -265,7 +313,8 @@ class GAN(keras.Model):
         x_input = self.discriminator.inputs[0] if self.discriminator.inputs else None
         if x_input is None or len(x_input.shape) != 4:
             raise ValueError(
-                "The discriminator's first input must be images (batch, H, W, C). "
+                "The discriminator's first input must be images (batch, H, W, C): build it "
+                "as a functional keras.Model whose first input is keras.Input((H, W, C)). "
                 f"Received: discriminator.inputs={self.discriminator.inputs!r}"
             )
         image_shape = tuple(x_input.shape[1:])
@@ -398,8 +447,100 @@ class GAN(keras.Model):
                 "yield (images, labels). Received: images only"
             )
         else:
-            labels = tf.cast(tf.reshape(labels, [-1]), "int32")
+            images, labels = self._check_labels_tensor(images, tf.convert_to_tensor(labels))
         return tf.cast(images, "float32"), labels
+
+    def _labels_message(self, received, hint=""):
+        return f"Expected labels as {expected_class_ids(self.num_classes)}{hint}. Received: {received}"
+
+    def _check_labels_tensor(self, images, labels):
+        """Checks labels against `images` and the classes: statically, else at run time.
+
+        Returns ``(images, int32 labels (batch,))``, both depending on the
+        run-time assertions.
+        """
+        checks, labels = self._label_checks(images, labels)
+        return _after(checks, images, labels)
+
+    def _label_checks(self, images, labels):
+        """Raises a ValueError for labels wrong in dtype, rank or static length.
+
+        Returns:
+            ``(checks, labels)``: the in-graph assertions of what is known only
+            at run time (the values' range; the length if a batch size is
+            dynamic) and the labels as int32 ``(batch,)``.
+        """
+        shape = tuple(labels.shape) if labels.shape.rank is not None else None
+        if not labels.dtype.is_integer:
+            hint = " (one-hot labels: take argmax(axis=-1))" if shape and len(shape) == 2 and (
+                shape[1] is None or shape[1] > 1) else ""
+            raise ValueError(self._labels_message(
+                f"labels of dtype {labels.dtype.name} and shape {shape}", hint))
+        if shape is not None and len(shape) == 2 and shape[1] == 1:
+            labels, shape = labels[:, 0], (shape[0],)
+        if shape is not None and len(shape) != 1:
+            hint = " (one-hot labels: take argmax(axis=-1))" if len(shape) == 2 else ""
+            raise ValueError(self._labels_message(f"labels of shape {shape}", hint))
+        if shape is None:
+            labels = tf.reshape(labels, [-1])
+        n, m = images.shape[0], labels.shape[0]
+        if n is not None and m is not None and n != m:
+            raise ValueError(self._labels_message(f"{m} labels for a batch of {n} images"))
+        checks = []
+        if n is None or m is None:
+            n_t, m_t = tf.shape(images)[0], tf.shape(labels)[0]
+            checks.append(_run_time_check(
+                tf.equal(n_t, m_t), self._labels_message("{} labels for a batch of {} images"), m_t, n_t
+            ))
+        labels = tf.cast(labels, "int32")
+        lo, hi = tf.reduce_min(labels), tf.reduce_max(labels)
+        checks.append(_run_time_check(
+            tf.logical_and(lo >= 0, hi < self.num_classes), self._labels_message("labels in [{}, {}]"), lo, hi
+        ))
+        return checks, labels
+
+    def _checked_dataset(self, dataset):
+        """`dataset` with each element checked in the input pipeline, when needed.
+
+        A dynamic batch dimension and label values cannot be checked while
+        tracing `train_step`, and under XLA (``jit_compile``) TensorFlow
+        compiles in-graph assertions to no-ops. Checking in `tf.data`, outside
+        the compiled step, catches them with any ``jit_compile``: the same
+        messages, raised as InvalidArgumentError by the input iterator.
+        """
+        spec = dataset.element_spec
+        image_spec = spec[0] if isinstance(spec, (tuple, list)) else spec
+        if not isinstance(image_spec, tf.TensorSpec) or len(image_spec.shape) == 0:
+            return dataset
+        conditional = (
+            self.num_classes is not None and isinstance(spec, (tuple, list)) and len(spec) > 1
+        )
+        dynamic = image_spec.shape[0] is None
+        if not (dynamic or conditional):
+            return dataset
+        replicas = self.distribute_strategy.num_replicas_in_sync
+
+        def check(*element):
+            images = element[0]
+            checks = []
+            if dynamic:
+                n = tf.shape(images)[0]
+                checks.append(_run_time_check(
+                    tf.logical_and(n >= self.d_steps, tf.equal(n % self.d_steps, 0)),
+                    self._batch_message("{}"), n,
+                ))
+                if replicas > 1:
+                    checks.append(_run_time_check(
+                        tf.equal(n % (replicas * self.d_steps), 0),
+                        self._global_batch_message("{}", replicas), n,
+                    ))
+            if conditional:
+                checks.extend(self._label_checks(images, tf.convert_to_tensor(element[1]))[0])
+            return _after(checks, *element)
+
+        if isinstance(spec, (tuple, list)):
+            return dataset.map(lambda *e: check(*e))
+        return dataset.map(lambda e: check(e)[0])
 
     def _check_images(self, shape, dtype):
         """Raises a ValueError unless (shape, dtype) are float images for this model."""
@@ -414,26 +555,58 @@ class GAN(keras.Model):
                 f"for this model. Received: images of shape {shape}"
             )
 
+    def _global_batch_message(self, n, replicas):
+        return (
+            f"A global batch is split over {replicas} replicas and then into d_steps="
+            f"{self.d_steps} real batches (use batch_size * d_steps and drop_remainder=True), "
+            f"so its size must be a multiple of {replicas * self.d_steps}. "
+            f"Received: a global batch of {n} images"
+        )
+
+    def _batch_message(self, n):
+        return (
+            f"Each batch is split into d_steps={self.d_steps} real batches, one per "
+            f"discriminator step, so its size must be a positive multiple of "
+            f"{self.d_steps} (use batch_size * d_steps and drop_remainder=True). "
+            f"Received: a batch of {n} images"
+        )
+
     def _check_global_batch(self, n):
         """Under N replicas a global batch must split into N * d_steps equal parts."""
         replicas = self.distribute_strategy.num_replicas_in_sync  # fit runs outside the scope
         if n is not None and replicas > 1 and n % (replicas * self.d_steps):
-            raise ValueError(
-                f"A global batch is split over {replicas} replicas and then into d_steps="
-                f"{self.d_steps} real batches, so its size must be a multiple of "
-                f"{replicas * self.d_steps}. Received: a global batch of {n} images"
-            )
+            raise ValueError(self._global_batch_message(n, replicas))
+
+    def _check_global_batch_at_run_time(self, images, labels):
+        """In a replica of a multi-replica step, the same check when the batch size is dynamic."""
+        replicas = _num_replicas()
+        if replicas == 1 or images.shape[0] is not None:
+            return images, labels
+        ctx = tf.distribute.get_replica_context()
+        total = ctx.all_reduce(tf.distribute.ReduceOp.SUM, tf.shape(images)[0])
+        check = _run_time_check(
+            tf.equal(total % (replicas * self.d_steps), 0),
+            self._global_batch_message("{}", replicas), total,
+        )
+        return _after([check], images, labels)
 
     def _split(self, images, labels):
-        """Splits the batch into `d_steps` disjoint, equal per-step real batches."""
+        """Splits the batch into `d_steps` disjoint, equal per-step real batches.
+
+        A batch size known only at run time (a pipeline without
+        ``drop_remainder``, ``filter``, a generator) is checked by an in-graph
+        assertion with the same message as the static check.
+        """
         n = images.shape[0]
         if n is not None and (n < self.d_steps or n % self.d_steps):
-            raise ValueError(
-                f"Each batch is split into d_steps={self.d_steps} real batches, one per "
-                f"discriminator step, so its size must be a positive multiple of "
-                f"{self.d_steps} (use batch_size * d_steps and drop_remainder=True). "
-                f"Received: a batch of {n} images"
+            raise ValueError(self._batch_message(n))
+        if n is None and self.d_steps > 1:
+            n_t = tf.shape(images)[0]
+            check = _run_time_check(
+                tf.logical_and(n_t >= self.d_steps, tf.equal(n_t % self.d_steps, 0)),
+                self._batch_message("{}"), n_t,
             )
+            images, labels = _after([check], images, labels)
         # Strided, not contiguous: step i takes rows i, i + d, i + 2d, ... Under
         # tf.distribute each replica holds a contiguous slice of the global batch,
         # and the strided split makes the union of the replicas' step-i batches
@@ -703,7 +876,18 @@ class GAN(keras.Model):
                 "(ganzoo.create_model returns a compiled model). Received: an uncompiled GAN"
             )
         images, labels = self._unpack(data)
+        images, labels = self._check_global_batch_at_run_time(images, labels)
         parts, per_step = self._split(images, labels)
+        # Every op of the step waits for the batch and its run-time checks. Ops
+        # that read no data (the generator step, the optimizers' step counters)
+        # would otherwise run even when the batch never comes: when fetching it
+        # fails (the end of a pipeline of unknown length, a refused batch), fit
+        # would still make a generator update without its discriminator steps.
+        with tf.control_dependencies([t for part in parts for t in part if t is not None]):
+            return self._steps(parts, per_step)
+
+    def _steps(self, parts, per_step):
+        """The discriminator steps on `parts`, then the generator step; returns the logs."""
         for real, y in parts:
             self._track(self.discriminator_step(real, y))
         g_batch = per_step
@@ -711,14 +895,23 @@ class GAN(keras.Model):
             g_batch = self.g_batch_size // _num_replicas()
         if self.adversarial_loss.pairs_real_and_fake:
             # Pairs: the last discriminator step's real batch (and its labels).
-            if isinstance(g_batch, int) and isinstance(per_step, int) and g_batch != per_step:
-                raise ValueError(
-                    f"The '{self.loss_name}' loss pairs each generated image with one real image "
-                    f"of a discriminator step, so g_batch_size must equal that step's batch "
-                    f"({per_step * _num_replicas()} images) or be unset. Received: "
+            real, real_labels = parts[-1]
+            if self.g_batch_size is not None and g_batch is not per_step:
+                message = (  # no quotes: the run-time assertion would escape them
+                    f"The {self.loss_name} loss pairs each generated image with one real image "
+                    f"of a discriminator step, so g_batch_size must equal the batch of one "
+                    "discriminator step ({} images) or be unset. Received: "
                     f"g_batch_size={self.g_batch_size}"
                 )
-            g_metrics = self.generator_step(g_batch, real=parts[-1][0], real_labels=parts[-1][1])
+                if isinstance(per_step, int):
+                    if g_batch != per_step:
+                        raise ValueError(message.format(per_step * _num_replicas()))
+                else:  # a batch size known only at run time
+                    check = _run_time_check(
+                        tf.equal(per_step, g_batch), message, per_step * _num_replicas()
+                    )
+                    real, real_labels = _after([check], real, real_labels)
+            g_metrics = self.generator_step(g_batch, real=real, real_labels=real_labels)
         else:
             g_metrics = self.generator_step(g_batch)
         self._track(g_metrics)
@@ -763,6 +956,10 @@ class GAN(keras.Model):
     def test_step(self, data):
         """Losses of both players on a batch of real images, without updates."""
         images, labels = self._unpack(data)
+        with tf.control_dependencies([images]):  # as in train_step: nothing runs without a batch
+            return self._test_losses(images, labels)
+
+    def _test_losses(self, images, labels):
         batch = tf.shape(images)[0]
         z = self._sample_latent(batch)
         fake_labels = self._sample_labels(batch)
@@ -799,8 +996,9 @@ class GAN(keras.Model):
             num: positive int, the number of images.
             seed: int for reproducible samples (same seed -> same images), or
                 None for fresh randomness.
-            labels: for a conditional GAN, int array (num,) of classes; default
-                ``arange(num) % num_classes``.
+            labels: for a conditional GAN, int class ids (num,) in
+                ``[0, num_classes)``; default ``arange(num) % num_classes``.
+                One-hot, float or out-of-range labels raise a ValueError.
             batch_size: images per generator call.
 
         Returns:
@@ -814,11 +1012,12 @@ class GAN(keras.Model):
         if self.num_classes is not None:
             if labels is None:
                 labels = np.arange(num) % self.num_classes
-            labels = np.asarray(labels, dtype="int32").reshape(-1)
-            if labels.shape[0] != num:
-                raise ValueError(
-                    f"Expected {num} labels, one per image. Received: {labels.shape[0]} labels"
-                )
+            labels = check_class_ids(labels, self.num_classes, num=num, what="labels")
+        elif labels is not None:
+            raise ValueError(
+                "labels are for a class-conditional GAN; this one is unconditional "
+                f"(num_classes=None). Received: labels of shape {np.shape(labels)}"
+            )
         out = []
         for start in range(0, num, batch_size):
             zb = z[start : start + batch_size]
@@ -835,16 +1034,29 @@ class GAN(keras.Model):
     def fit(self, x=None, y=None, **kwargs):
         """`keras.Model.fit`, after checking the first batch of the data.
 
-        Images must be float and within [-1, 1] (a 1e-3 tolerance): training a
-        GAN on [0, 255] or [0, 1] data silently produces garbage, so it is
-        refused before any step runs.
+        Images must be float and on the [-1, 1] scale, decided from the first
+        batch's range by `ganzoo.image_scale`: values outside [-1, 1] (beyond
+        a 1e-3 margin) and first batches with no value below 0 and none above
+        1 — the [0, 1] scale of ``x / 255`` — are refused before any step
+        runs, since a GAN trained on them silently learns the wrong scale.
+        Labels of a conditional GAN must be int class ids ``(batch,)`` in
+        ``[0, num_classes)``. A batch must split into ``d_steps`` real batches
+        (and over the replicas). Batch sizes and labels known only at run time
+        are checked by assertions in the input pipeline of a `tf.data.Dataset`
+        (so also under XLA, which drops in-graph assertions) and in
+        `train_step` (generators); they stop `fit` with an
+        InvalidArgumentError carrying the same message, before any update of
+        that step.
         """
-        self._check_first_batch(x)
+        self._check_first_batch(x, y, kwargs.get("batch_size"))
+        if not (isinstance(x, np.ndarray) or tf.is_tensor(x)):
+            kwargs.setdefault("shuffle", False)  # a Dataset or generator shuffles itself
         if isinstance(x, tf.data.Dataset):
-            kwargs.setdefault("shuffle", False)  # a Dataset shuffles itself
+            x = self._checked_dataset(x)
         return super().fit(x, y, **kwargs)
 
-    def _check_first_batch(self, x):
+    def _check_first_batch(self, x, y=None, batch_size=None):
+        labels = None
         if isinstance(x, tf.data.Dataset):
             spec = x.element_spec
             image_spec = spec[0] if isinstance(spec, (tuple, list)) else spec
@@ -855,23 +1067,42 @@ class GAN(keras.Model):
             if element is None:
                 raise ValueError("The training dataset is empty. Received: an empty tf.data.Dataset")
             sample = element[0] if isinstance(element, (tuple, list)) else element
+            if isinstance(element, (tuple, list)) and len(element) > 1:
+                labels = element[1]
         elif isinstance(x, np.ndarray) or tf.is_tensor(x):
             self._check_images(tuple(x.shape), tf.as_dtype(x.dtype))
-            sample = x
+            sample, labels = x, y
         else:
             return  # generators and other iterables are checked per batch in train_step
         values = np.asarray(sample)
+        self._check_images(values.shape, values.dtype)
+        n = values.shape[0]
+        if isinstance(x, tf.data.Dataset):
+            # One element is one batch: check its actual size now (the static
+            # shape may be unknown); later batches are checked at run time.
+            sizes = [n]
+        else:
+            # Keras batches arrays itself, keeping a smaller last batch.
+            per_batch = 32 if batch_size is None else int(batch_size)
+            sizes = sorted({min(per_batch, n), n % per_batch} - {0})
+        for size in sizes:
+            if size < self.d_steps or size % self.d_steps:
+                raise ValueError(self._batch_message(size))
+            self._check_global_batch(size)
         if not np.all(np.isfinite(values)):
             raise ValueError(
                 "The training images contain NaN or infinite values. "
                 "Received: a first batch with non-finite values"
             )
         lo, hi = float(values.min()), float(values.max())
-        if lo < -1.001 or hi > 1.001:
+        problem = image_scale.signed_problem(lo, hi)
+        if problem is not None:
             raise ValueError(
-                "Expected training images scaled to [-1, 1] (ganzoo.data.load does "
-                f"this). Received: a first batch with values in [{lo:.4g}, {hi:.4g}]"
+                "Expected training images scaled to [-1, 1] (ganzoo.data.load does this): "
+                f"{problem}. Received: a first batch with values in {image_scale.fmt_range(lo, hi)}"
             )
+        if self.num_classes is not None and labels is not None:
+            check_class_ids(np.asarray(labels), self.num_classes, num=n, what="labels")
 
     # --- serialization -----------------------------------------------------
 
