@@ -8,13 +8,17 @@ The public API::
     images = gan.generate(16, seed=0)
 """
 
-from ganzoo import data
-from ganzoo import losses
-from ganzoo import networks
-from ganzoo.models import DCGAN, GAN, SNGAN, WGANGP
-from ganzoo.export import export_saved_model
-from ganzoo.metrics import evaluate
-from ganzoo.registry import create_model, get_recipe, list_models
+from ganzoo import _startup
+
+_startup.quiet_tensorflow_for_cli()  # the command line only; before TensorFlow is imported
+
+from ganzoo import data  # noqa: E402
+from ganzoo import losses  # noqa: E402
+from ganzoo import networks  # noqa: E402
+from ganzoo.models import DCGAN, GAN, SNGAN, WGANGP  # noqa: E402
+from ganzoo.export import export_saved_model  # noqa: E402
+from ganzoo.metrics import evaluate  # noqa: E402
+from ganzoo.registry import create_model, get_recipe, list_models  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -13,9 +13,11 @@ A run directory written by ``ganzoo train --out DIR`` holds:
 =====================  ======================================================
 """
 
+import difflib
 import os
 import pathlib
 import tempfile
+import zipfile
 
 RUN_FILE = "run.json"
 CHECKPOINT = "checkpoint.keras"
@@ -34,6 +36,64 @@ def model_path(run_dir):
     )
 
 
+def check_source(source):
+    """Raises unless `source` names a run directory, a ``.keras`` file, a
+    pretrained folder or a zoo entry; cheap (loads nothing).
+
+    Raises:
+        FileNotFoundError: for a path that does not exist, or a run directory
+            without a model file.
+        ValueError: for an unknown zoo entry name (with close matches).
+    """
+    from ganzoo import pretrained as pretrained_lib
+    from ganzoo import registry
+
+    path = pathlib.Path(str(source)).expanduser()
+    if path.is_dir():
+        if not (path / pretrained_lib.CARD).is_file():
+            model_path(path)
+        return
+    if path.suffix == ".keras":
+        if not path.is_file():
+            raise FileNotFoundError(f"No such model file. Received: {path}")
+        return
+    names = registry.list_models()
+    if str(source) in names:
+        return
+    if path.exists():
+        raise ValueError(
+            "Expected a run directory, a .keras file or a zoo entry name (see `ganzoo list`). "
+            f"Received: {str(source)!r}, a file that is not a .keras model"
+        )
+    text = str(source)
+    if os.sep in text or (os.altsep and os.altsep in text) or text.startswith("."):
+        raise FileNotFoundError(
+            "No such run directory or .keras file (and not a zoo entry name). "
+            f"Received: {text!r}"
+        )
+    close = difflib.get_close_matches(text, names, n=3)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise ValueError(
+        f"Not a run directory, a .keras file or a zoo entry name.{hint} See `ganzoo list` "
+        f"for the {len(names)} entries. Received: {text!r}"
+    )
+
+
+def load_model_file(path):
+    """`keras.models.load_model(path)`, with unreadable files reported as a ValueError."""
+    import keras
+
+    try:
+        return keras.models.load_model(path)
+    except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as e:
+        reason = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+        reason = reason.strip().splitlines()[0] if reason.strip() else type(e).__name__
+        raise ValueError(
+            f"Could not load {str(path)!r} as a Keras model file (a corrupt or "
+            f"incomplete .keras zip?): {type(e).__name__}: {reason}. Received: {path}"
+        ) from e
+
+
 def load_gan(source, pretrained=False):
     """Loads a GAN from a run directory, a ``.keras`` file, or a zoo name.
 
@@ -46,27 +106,24 @@ def load_gan(source, pretrained=False):
 
     Returns:
         A compiled `ganzoo.GAN`.
-    """
-    import keras
 
+    Raises:
+        FileNotFoundError: a missing path, or a run directory without a model.
+        ValueError: an unknown zoo name, or a file that is not a readable
+            ``.keras`` model.
+    """
     from ganzoo import pretrained as pretrained_lib
     from ganzoo import registry
 
+    check_source(source)
     path = pathlib.Path(str(source)).expanduser()
     if path.is_dir() and (path / pretrained_lib.CARD).is_file():
         return pretrained_lib.load_pretrained(path)
     if path.is_dir():
-        return keras.models.load_model(model_path(path))
+        return load_model_file(model_path(path))
     if path.suffix == ".keras":
-        if not path.is_file():
-            raise FileNotFoundError(f"No such model file. Received: {path}")
-        return keras.models.load_model(path)
-    if str(source) in registry.list_models():
-        return registry.create_model(str(source), pretrained=pretrained)
-    raise ValueError(
-        "Expected a run directory, a .keras file or a zoo entry name (see `ganzoo list`). "
-        f"Received: {source!r}"
-    )
+        return load_model_file(path)
+    return registry.create_model(str(source), pretrained=pretrained)
 
 
 def save_atomic(gan, path):

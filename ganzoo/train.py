@@ -146,6 +146,11 @@ def train_run(
     if checkpoint_every is not None:
         settings["checkpoint_every"] = checkpoint_every
     run_file = out / runs.RUN_FILE
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(
+            f"The output must be a run directory, but a file of that name exists; choose "
+            f"another --out. Received: out={str(out)!r}"
+        )
     if run_file.exists():
         previous = json.loads(run_file.read_text())
         if previous != settings:

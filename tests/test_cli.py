@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -209,3 +210,133 @@ def test_sample_class_of_an_unconditional_model_is_refused(tmp_path, capsys):
     tiny_model("dcgan_mnist").save(path)
     assert main(["sample", str(path), "--class", "3", "--out", str(tmp_path / "x.png")]) == 2
     assert "needs a class-conditional model" in capsys.readouterr().err
+
+
+# --- quiet start-up and one-line errors (issue 12) ---------------------------------
+
+# A line TensorFlow's C++ runtime logs at start-up (absl format, or its known notices).
+_TF_LINE = re.compile(r"^(WARNING: All log messages before absl|[IWEF]\d{4} \d|.*(oneDNN|cuInit|cuda|"
+                      r"cpu_feature_guard|rebuild TensorFlow))", re.M)
+
+
+def test_list_prints_no_tensorflow_startup_lines():
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "GANZOO_VERBOSE")}
+    quiet = subprocess.run([sys.executable, "-m", "ganzoo.cli", "list"], capture_output=True, text=True,
+                           env=env, timeout=300)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout.split()[0] == registry.list_models()[0]
+    assert not _TF_LINE.search(quiet.stderr), quiet.stderr
+    assert quiet.stderr == ""
+    # GANZOO_VERBOSE=1 (like --verbose) gives them back: the pattern above does see them.
+    verbose = subprocess.run([sys.executable, "-m", "ganzoo.cli", "list"], capture_output=True, text=True,
+                             env={**env, "GANZOO_VERBOSE": "1"}, timeout=300)
+    assert verbose.returncode == 0 and _TF_LINE.search(verbose.stderr), verbose.stderr
+
+
+def test_verbose_flag_is_accepted_before_or_after_the_command(capsys, monkeypatch):
+    from ganzoo import _startup
+
+    assert main(["--verbose", "list", "dcgan*"]) == 0 and main(["list", "dcgan*", "--verbose"]) == 0
+    assert "dcgan_mnist" in capsys.readouterr().out
+    monkeypatch.delenv("GANZOO_VERBOSE", raising=False)
+    assert _startup.verbose_requested(["list", "--verbose"])
+    assert not _startup.verbose_requested(["train", "x", "--", "--verbose"])
+    monkeypatch.setenv("GANZOO_VERBOSE", "1")
+    assert _startup.verbose_requested(["list"])
+
+
+@pytest.fixture(scope="module")
+def bad_inputs(tmp_path_factory):
+    """Files a user may point ganzoo at by mistake."""
+    root = tmp_path_factory.mktemp("bad")
+    (root / "corrupt.keras").write_bytes(os.urandom(300))
+    (root / "corrupt.npz").write_bytes(b"PK\x03\x04 not a zip")
+    (root / "notes.txt").write_text("not images\n")
+    (root / "empty_run").mkdir()
+    (root / "serving" / "dcgan_mnist" / "1").mkdir(parents=True)
+    return root
+
+
+# (command line with {d} for the folder above, what the error names, the value received)
+_BAD_COMMANDS = [
+    ("list nosuch*", "No zoo entry matches the pattern", "pattern='nosuch*'"),
+    ("sample {d}/missing_run", "No such run directory", "missing_run"),
+    ("sample {d}/empty_run", "No final.keras or checkpoint.keras", "empty_run"),
+    ("sample dcgan_mnst", "Did you mean 'dcgan_mnist'", "'dcgan_mnst'"),
+    ("sample {d}/corrupt.keras", "Could not load", "corrupt.keras"),
+    ("export {d}/missing_run", "No such run directory", "missing_run"),
+    ("export dcgan_mnst", "Did you mean 'dcgan_mnist'", "'dcgan_mnst'"),
+    ("export {d}/corrupt.keras", "Could not load", "corrupt.keras"),
+    ("export dcgan_mnist --out {d}/serving --version 1", "Version 1 of 'dcgan_mnist' exists", "dcgan_mnist/1"),
+    ("evaluate {d}/missing_run", "No such run directory", "missing_run"),
+    ("evaluate dcgan_mnst", "Did you mean 'dcgan_mnist'", "'dcgan_mnst'"),
+    ("evaluate {d}/corrupt.keras", "Could not load", "corrupt.keras"),
+    ("evaluate dcgan_mnist --data {d}/missing_data", "No such folder or file", "missing_data"),
+    ("evaluate dcgan_mnist --data {d}/notes.txt", "Unsupported file type", "notes.txt"),
+    ("train dcgan_mnst --out {d}/run", "Did you mean 'dcgan_mnist'", "name='dcgan_mnst'"),
+    ("train dcgan_mnist --out {d}/run --data {d}/missing_data", "No such folder or file", "missing_data"),
+    ("train dcgan_mnist --out {d}/run --data {d}/corrupt.npz", "Could not read", "corrupt.npz"),
+    ("train dcgan_mnist --out {d}/notes.txt", "must be a run directory", "notes.txt"),
+]
+
+
+@pytest.mark.parametrize("line, what, value", _BAD_COMMANDS, ids=[c[0].split(" {d}")[0] for c in _BAD_COMMANDS])
+def test_bad_input_is_one_line_error_and_non_zero_exit(bad_inputs, capsys, line, what, value):
+    argv = line.format(d=bad_inputs).split()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ganzoo {argv[0]}: error: ") and err.count("\n") == 1, err
+    assert what in err and "Received: " in err and value in err, err
+    assert "Traceback" not in err
+    assert not (bad_inputs / "run").exists()  # refused before anything is written
+
+
+@pytest.mark.parametrize("line", ["train dcgan_mnist --out x --steps 0", "train dcgan_mnist --out x --batch-size -1",
+                                  "sample dcgan_mnist --num 0", "export dcgan_mnist --version 0",
+                                  "evaluate dcgan_mnist --num-samples 0", "evaluate dcgan_mnist --batch-size -1"])
+def test_bad_numbers_are_one_line_usage_errors(capsys, line):
+    argv = line.split()
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"ganzoo {argv[0]}: error: argument "), err
+    assert f"expected a positive integer. Received: '{argv[-1]}'" in err and "usage:" not in err
+
+
+def test_debug_shows_the_traceback(bad_inputs):
+    with pytest.raises(FileNotFoundError, match="No such run directory"):
+        main(["--debug", "sample", str(bad_inputs / "missing_run")])
+    with pytest.raises(ValueError, match="Could not load"):
+        main(["sample", str(bad_inputs / "corrupt.keras"), "--debug"])
+
+
+def test_unexpected_failures_are_one_line_too(monkeypatch, capsys):
+    from ganzoo.cli import list_cmd
+
+    def broken(args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(list_cmd, "run", broken)
+    assert main(["list"]) == 1
+    err = capsys.readouterr().err
+    assert err == "ganzoo list: error: RuntimeError: boom (unexpected; rerun with --debug for the traceback)\n"
+    with pytest.raises(RuntimeError):
+        main(["list", "--debug"])
+
+
+def test_run_time_data_errors_keep_only_the_assertion():
+    import tensorflow as tf
+
+    from ganzoo.cli import one_line
+
+    text = ("Graph execution error:\n\nDetected at node Assert/Assert defined at (most recent call last):\n"
+            '  File "x.py", line 9, in <module>\n\nassertion failed: [Each batch is split into d_steps=5 '
+            "real batches. Received: a batch of 3 images]\n\t [[{{node Assert/Assert}}]] [Op:__inference_f_20]")
+    error = tf.errors.InvalidArgumentError(None, None, text)
+    assert one_line(error) == "Each batch is split into d_steps=5 real batches. Received: a batch of 3 images"
+    other = ("Graph execution error:\n\nDetected at node x/BiasAdd defined at (most recent call last):\n"
+             "<stack traces unavailable>\ninput depth must be evenly divisible by filter depth: 1 vs 4\n"
+             "\t [[{{node x/BiasAdd}}]] [Op:__inference_f_4992]")
+    assert one_line(tf.errors.InvalidArgumentError(None, None, other)) == (
+        "input depth must be evenly divisible by filter depth: 1 vs 4")

@@ -49,10 +49,14 @@ def add_parser(sub):
 
 
 def run(args):
+    from ganzoo import data as data_lib
     from ganzoo import metrics as metrics_lib
     from ganzoo import runs
 
-    names = metrics_lib.resolve_metrics(args.metrics)  # fail on a typo before loading anything
+    # Fail on a typo, a missing model or unreadable data before loading anything.
+    names = metrics_lib.resolve_metrics(args.metrics)
+    runs.check_source(args.source)
+    data_lib.describe(args.data, split=args.split)
     gan = runs.load_gan(args.source, pretrained=args.pretrained)
     options = {}
     if "reconstruction" in names:

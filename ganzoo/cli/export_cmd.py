@@ -107,6 +107,7 @@ def run(args):
             )
     out = pathlib.Path(args.out)
     if args.source is not None:
+        runs.check_source(args.source)  # a missing source is named before the model name
         name = export.check_model_name(args.name or default_name(args.source))
         model_dir = out / name
         # Refuse before loading the model (which can take a while).
