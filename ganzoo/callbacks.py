@@ -78,6 +78,33 @@ class MetricsLog(keras.callbacks.Callback):
         tmp.replace(self.path)
 
 
+class StopAtStep(keras.callbacks.Callback):
+    """Stops `fit` once the generator has taken `steps` steps in all.
+
+    Counts the GAN's own ``g_optimizer.iterations`` (restored on resume), so a
+    run asked for N generator steps ends at exactly N even when N is not a
+    multiple of the steps per epoch, and a resumed run ends there too. The
+    epoch it stops in still ends normally (logs, checkpoint, backup).
+
+    Args:
+        steps: positive int, the total number of generator steps.
+    """
+
+    def __init__(self, steps):
+        super().__init__()
+        self.steps = int(steps)
+
+    def _done(self):
+        return int(keras.ops.convert_to_numpy(self.model.g_optimizer.iterations)) >= self.steps
+
+    def on_train_begin(self, logs=None):
+        self.model.stop_training = self._done()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._done():
+            self.model.stop_training = True
+
+
 class AtomicCheckpoint(keras.callbacks.Callback):
     """Saves the whole GAN (weights, optimizers, config) to a ``.keras`` file
     after every epoch, through a temporary file and a rename."""

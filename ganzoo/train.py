@@ -72,7 +72,8 @@ def train_run(
         out: the run directory (created; see `ganzoo.runs` for its layout).
         data: a source for `ganzoo.data.load` (default: the recipe's dataset).
         epochs: epochs over the data (default: the recipe's ``epochs``).
-        steps: total generator steps instead of epochs.
+        steps: total generator steps instead of epochs: the run (and a resumed
+            one) ends at exactly this many generator steps.
         seed: seeds weights, the model's random numbers and data shuffling.
         jit_compile: passed to `GAN.compile`.
         resize, skip_corrupt, data_dir, download: passed to `ganzoo.data.load`.
@@ -218,6 +219,8 @@ def train_run(
             data=source, metrics=eval_metrics, every_n_epochs=eval_every,
             num_samples=eval_samples, seed=seed,
         ))
+    if steps is not None:
+        callbacks.append(callbacks_lib.StopAtStep(steps))
     callbacks += [
         callbacks_lib.MetricsLog(outputs / "metrics.jsonl"),
         callbacks_lib.SampleGrid(

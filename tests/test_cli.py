@@ -340,3 +340,17 @@ def test_run_time_data_errors_keep_only_the_assertion():
              "\t [[{{node x/BiasAdd}}]] [Op:__inference_f_4992]")
     assert one_line(tf.errors.InvalidArgumentError(None, None, other)) == (
         "input depth must be evenly divisible by filter depth: 1 vs 4")
+
+
+def test_steps_stops_at_exactly_that_many_generator_steps(tmp_path, digits_npz):
+    import keras
+
+    out = tmp_path / "run"
+    # 64 images at batch 16: 4 steps per pass; 7 is not a multiple of it
+    args = ["train", "dcgan_mnist", "--data", str(digits_npz), "--steps", "7", "--batch-size", "16",
+            "--out", str(out), *TINY_SET]
+    assert main(args) == 0
+    gan = keras.models.load_model(out / "final.keras")
+    assert int(gan.g_optimizer.iterations) == 7
+    records = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2]
