@@ -451,3 +451,29 @@ def test_conditional_gan_refuses_networks_that_take_no_labels():
     with pytest.raises(ValueError, match=r"conditional GAN \(num_classes=10\) needs a generator taking "
                                          r"\[z, labels\].*Received: a generator with 1 input"):
         ganzoo.GAN(base.generator, base.discriminator, num_classes=10)
+
+
+@pytest.mark.parametrize("overrides", [
+    {"discriminator": {"normalization": "batch"}},
+])
+def test_wgan_gp_refuses_a_batch_normalized_critic_naming_the_layer(overrides):
+    with pytest.raises(ValueError, match=r"must not use batch normalization.*Received: a critic with "
+                                         r"BatchNormalization layers \['.+'\]"):
+        tiny_model("wgan_gp_mnist", **overrides)
+
+
+def test_wgan_gp_refuses_a_user_built_critic_with_batch_norm():
+    base = tiny_model("wgan_gp_mnist")
+    critic = keras.Sequential([
+        keras.Input(base.image_shape), keras.layers.Conv2D(4, 3), keras.layers.BatchNormalization(name="bn"),
+        keras.layers.Flatten(), keras.layers.Dense(1),
+    ])
+    with pytest.raises(ValueError, match=r"\['bn'\]"):
+        ganzoo.WGANGP(base.generator, critic)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), True, "10"])
+def test_wgan_gp_refuses_a_non_finite_or_non_numeric_gp_weight(bad):
+    base = tiny_model("wgan_gp_mnist")
+    with pytest.raises(ValueError, match=r"gp_weight must be a finite number.*Received: gp_weight="):
+        ganzoo.WGANGP(base.generator, base.discriminator, gp_weight=bad)

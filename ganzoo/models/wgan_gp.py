@@ -17,8 +17,10 @@ class WGANGP(GAN):
     two-sided penalty of `ganzoo.losses.gradient_penalty` (alpha ~ U(0, 1) per
     sample), ``n_critic = 5`` critic steps per generator step, each on its own
     real batch. Paper defaults: lambda = 10, Adam(lr 1e-4, beta_1 0.5,
-    beta_2 0.9). The critic must not use BatchNorm (the penalty is per
-    sample); `ganzoo.networks` critics use no normalization or LayerNorm.
+    beta_2 0.9). The critic must not use batch normalization (Section 4 of the
+    paper: each score must depend on its own sample only, or the per-sample
+    penalty is wrong); `ganzoo.networks` critics use no normalization or
+    LayerNorm, and a critic with any BatchNormalization layer is refused.
 
     Args:
         gp_weight: lambda, the penalty weight (default 10).
@@ -34,6 +36,16 @@ class WGANGP(GAN):
     metric_names = ("d_loss", "g_loss", "d_real", "d_fake", "gp")
 
     def __init__(self, generator, discriminator, gp_weight=10.0, **kwargs):
+        coupled = [layer.name for layer in discriminator._flatten_layers(include_self=False)
+                   if isinstance(layer, keras.layers.BatchNormalization)]
+        if coupled:
+            raise ValueError(
+                "WGAN-GP's gradient penalty is per sample, so the critic must not use batch "
+                "normalization (Gulrajani et al. 2017, Section 4): each score would depend on the "
+                "other samples of the batch. Use layer normalization or none (for ganzoo critics: "
+                "normalization='layer' or 'none'). Received: a critic with BatchNormalization "
+                f"layers {coupled}"
+            )
         super().__init__(generator, discriminator, **kwargs)
         self.gp_weight = check_number("gp_weight", gp_weight, 0.0)
 
