@@ -477,3 +477,28 @@ def test_wgan_gp_refuses_a_non_finite_or_non_numeric_gp_weight(bad):
     base = tiny_model("wgan_gp_mnist")
     with pytest.raises(ValueError, match=r"gp_weight must be a finite number.*Received: gp_weight="):
         ganzoo.WGANGP(base.generator, base.discriminator, gp_weight=bad)
+
+
+def test_validation_reports_the_training_quantities_and_leaves_the_training_noise_alone():
+    gan = tiny_model("wgan_gp_mnist", seed=3)
+    data = as_dataset(real_batch(gan, per_step=2))
+    state = np.array(gan.seed_generator.state)
+    logs = gan.evaluate(data, return_dict=True, verbose=0)
+    # the training stream did not move; the validation stream did
+    np.testing.assert_array_equal(np.array(gan.seed_generator.state), state)
+    # the same names as training, and d_loss includes the weighted gradient penalty
+    assert {"d_loss", "g_loss", "d_real", "d_fake", "gp"} <= set(logs)
+    expected = logs["d_fake"] - logs["d_real"] + gan.gp_weight * logs["gp"]
+    assert logs["d_loss"] == pytest.approx(expected, rel=1e-4, abs=1e-5)
+    assert logs["gp"] > 0
+
+
+def test_fit_with_validation_data_trains_exactly_as_without():
+    results = []
+    for validation in (False, True):
+        gan = tiny_model("dcgan_mnist", seed=4, augment="diffaugment", r1_weight=1.0)
+        data = as_dataset(real_batch(gan, per_step=4), repeats=2)
+        gan.fit(data, epochs=2, verbose=0, validation_data=data if validation else None)
+        results.append([np.array(v) for v in gan.generator.weights + gan.discriminator.weights])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)

@@ -223,6 +223,12 @@ class GAN(keras.Model):
         self._check_conditioning()
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # Validation (test_step) draws from its own stream, so that
+        # fit(validation_data=...) leaves the training noise unchanged.
+        self.validation_seed_generator = keras.random.SeedGenerator(
+            None if seed is None else int(seed) + 7919
+        )
+        self._validating = False
         self.latent_dim = self._infer_latent_dim()
         self.image_shape = self._infer_image_shape()
         if ema_decay is not None:
@@ -637,7 +643,7 @@ class GAN(keras.Model):
 
     def _sample_latent(self, batch):
         return self._replica_draw(
-            lambda n: keras.random.normal((n, self.latent_dim), seed=self.seed_generator), batch
+            lambda n: keras.random.normal((n, self.latent_dim), seed=self._rng()), batch
         )
 
     def _sample_labels(self, batch):
@@ -645,10 +651,14 @@ class GAN(keras.Model):
             return None
         return self._replica_draw(
             lambda n: keras.random.randint(
-                (n,), 0, self.num_classes, seed=self.seed_generator, dtype="int32"
+                (n,), 0, self.num_classes, seed=self._rng(), dtype="int32"
             ),
             batch,
         )
+
+    def _rng(self):
+        """The SeedGenerator of the step being traced: training or validation."""
+        return self.validation_seed_generator if self._validating else self.seed_generator
 
     def _generator_inputs(self, z, labels):
         return z if labels is None else [z, labels]
@@ -717,12 +727,12 @@ class GAN(keras.Model):
         if self.augment is not None:
             k = self.augment.num_random(self.image_shape)
             aug = self._replica_draw(
-                lambda n: keras.random.uniform((n, k), seed=self.seed_generator), batch
+                lambda n: keras.random.uniform((n, k), seed=self._rng()), batch
             )
         noise = None
         if self.instance_noise:
             noise = self._replica_draw(
-                lambda n: keras.random.normal((n,) + tuple(self.image_shape), seed=self.seed_generator),
+                lambda n: keras.random.normal((n,) + tuple(self.image_shape), seed=self._rng()),
                 batch,
             ) * self._instance_noise_sigma()
 
@@ -755,8 +765,11 @@ class GAN(keras.Model):
         return value, tf.cast(due, "float32")
 
     def _regularizers(self, real, fake, labels, fake_labels, critic_real, critic_fake,
-                      real_logits, fake_logits):
-        """R1, R2 and LeCam terms of a discriminator step: (weighted sum or None, metrics)."""
+                      real_logits, fake_logits, update_state=True):
+        """R1, R2 and LeCam terms of a discriminator step: (weighted sum or None, metrics).
+
+        With ``update_state=False`` (validation) the LeCam anchors are read, not moved.
+        """
         total = None
         metrics = {}
 
@@ -779,7 +792,10 @@ class GAN(keras.Model):
             count = self.lecam_anchors[2]
             decay = tf.where(count > 0, self.lecam_decay, 0.0)
             anchors = decay * self.lecam_anchors[:2] + (1.0 - decay) * means
-            self.lecam_anchors.assign(tf.concat([anchors, [count + 1.0]], 0))
+            if update_state:
+                self.lecam_anchors.assign(tf.concat([anchors, [count + 1.0]], 0))
+            else:
+                anchors = tf.where(count > 0, self.lecam_anchors[:2], means)
             lecam = losses_lib.lecam_penalty(real_logits, fake_logits, anchors[0], anchors[1])
             add(self.lecam_weight * lecam)
             metrics["lecam"] = lecam
@@ -799,17 +815,9 @@ class GAN(keras.Model):
         critic_real = self._critic(batch)
         critic_fake = self._critic(batch)
         with tf.GradientTape() as tape:
-            real_logits = critic_real(self._inputs(real, labels))
-            fake_logits = critic_fake(self._inputs(fake, fake_labels))
-            d_loss = self.adversarial_loss.discriminator(real_logits, fake_logits)
-            penalty, extra = self.discriminator_penalty(real, fake, labels, critic_real)
-            reg, reg_metrics = self._regularizers(
-                real, fake, labels, fake_labels, critic_real, critic_fake, real_logits, fake_logits
+            total, metrics, real_logits = self._discriminator_objective(
+                real, labels, fake, fake_labels, critic_real, critic_fake
             )
-            total = d_loss
-            for term in (penalty, reg):
-                if term is not None:
-                    total = total + term
             scaled = self._scale_for_replicas(total)
             if hasattr(self.d_optimizer, "scale_loss"):
                 scaled = self.d_optimizer.scale_loss(scaled)
@@ -817,6 +825,26 @@ class GAN(keras.Model):
         if isinstance(self.augment, augment_lib.AdaptiveAugment):
             r_t = _replica_mean(tf.reduce_mean(tf.sign(real_logits)))
             self.augment.update(r_t, tf.cast(batch, "float32") * _num_replicas())
+        return metrics
+
+    def _discriminator_objective(self, real, labels, fake, fake_labels, critic_real, critic_fake,
+                                 update_state=True):
+        """The discriminator's loss with every penalty, as trained and as validated.
+
+        Returns:
+            ``(total loss, metrics, real logits)``; ``metrics["d_loss"]`` is the total.
+        """
+        real_logits = critic_real(self._inputs(real, labels))
+        fake_logits = critic_fake(self._inputs(fake, fake_labels))
+        total = self.adversarial_loss.discriminator(real_logits, fake_logits)
+        penalty, extra = self.discriminator_penalty(real, fake, labels, critic_real)
+        reg, reg_metrics = self._regularizers(
+            real, fake, labels, fake_labels, critic_real, critic_fake, real_logits, fake_logits,
+            update_state=update_state,
+        )
+        for term in (penalty, reg):
+            if term is not None:
+                total = total + term
         metrics = {
             "d_loss": total,
             "d_real": tf.reduce_mean(real_logits),
@@ -824,7 +852,7 @@ class GAN(keras.Model):
         }
         metrics.update(extra)
         metrics.update(reg_metrics)
-        return metrics
+        return total, metrics, real_logits
 
     def generator_step(self, batch, real=None, real_labels=None):
         """One generator update on `batch` latent samples. Returns its metrics.
@@ -960,20 +988,39 @@ class GAN(keras.Model):
             return self._test_losses(images, labels)
 
     def _test_losses(self, images, labels):
-        batch = tf.shape(images)[0]
-        z = self._sample_latent(batch)
-        fake_labels = self._sample_labels(batch)
-        fake = self.generator(self._generator_inputs(z, fake_labels), training=False)
-        real_logits = self._discriminate(images, labels, training=False)
-        fake_logits = self._discriminate(fake, fake_labels, training=False)
-        values = {
-            "d_loss": self.adversarial_loss.discriminator(real_logits, fake_logits),
-            "g_loss": self.adversarial_loss.generator(fake_logits),
-            "d_real": tf.reduce_mean(real_logits),
-            "d_fake": tf.reduce_mean(fake_logits),
-        }
-        for name, value in values.items():
-            self.trackers[name].update_state(value)
+        """The training step's quantities, under the same names, without any update.
+
+        The discriminator's objective includes every penalty (gradient penalty,
+        R1, R2, LeCam at the current anchors) and the augmentation, exactly as
+        in training; the networks run in inference mode (BatchNorm moving
+        statistics, no power-iteration update); random numbers come from
+        ``validation_seed_generator``, so validating leaves the training noise
+        stream untouched.
+        """
+        self._validating = True
+        try:
+            batch = images.shape[0] if images.shape[0] is not None else tf.shape(images)[0]
+            z = self._sample_latent(batch)
+            fake_labels = labels if self._uses_real_labels_for_fakes() else self._sample_labels(batch)
+            fake = tf.cast(self.generator(self._generator_inputs(z, fake_labels), training=False),
+                           "float32")
+            critic_real, critic_fake = self._critic(batch), self._critic(batch)
+
+            def inference(critic):
+                return lambda inputs, training=False: critic(inputs, training=False)
+
+            _, values, real_logits = self._discriminator_objective(
+                images, labels, fake, fake_labels, inference(critic_real), inference(critic_fake),
+                update_state=False,
+            )
+            fake_logits = inference(critic_fake)(self._inputs(fake, fake_labels))
+            if self.adversarial_loss.pairs_real_and_fake:
+                values["g_loss"] = self.adversarial_loss.generator(fake_logits, real_logits)
+            else:
+                values["g_loss"] = self.adversarial_loss.generator(fake_logits)
+        finally:
+            self._validating = False
+        self._track(values)
         return {name: self.trackers[name].result() for name in values}
 
     # --- inference ---------------------------------------------------------

@@ -56,7 +56,7 @@ class WGANGP(GAN):
 
     def discriminator_penalty(self, real, fake, labels, critic):
         alpha = self._replica_draw(
-            lambda n: keras.random.uniform((n,), 0.0, 1.0, seed=self.seed_generator),
+            lambda n: keras.random.uniform((n,), 0.0, 1.0, seed=self._rng()),
             tf.shape(real)[0],
         )
         gp = losses_lib.gradient_penalty(critic, real, fake, labels=labels, alpha=alpha)
