@@ -17,7 +17,6 @@ batch_size     yes      real images per discriminator step
 d_steps        yes      discriminator steps per generator step
 loss           yes      a name from `ganzoo.losses.available_losses()`
 train_steps    yes      generator iterations of the published schedule
-epochs         no       default epochs for ``ganzoo train`` on ``dataset``
 g_batch_size   no       latent samples per generator step
 gp_weight      no       gradient-penalty weight (``wgan_gp`` only)
 num_classes    no       classes of a conditional entry
@@ -75,7 +74,6 @@ _FIELDS = {
     "d_steps": (int, True),
     "loss": (str, True),
     "train_steps": (int, True),
-    "epochs": (int, False),
     "g_batch_size": (int, False),
     "gp_weight": ((int, float), False),
     "num_classes": (int, False),
@@ -160,6 +158,13 @@ def _validate(fields, where):
     from ganzoo.models import FAMILIES
     from ganzoo.networks import get_network_class
 
+    if "epochs" in fields:
+        raise RecipeError(
+            f"{where}: field 'epochs' is gone: a run's length is train_steps generator steps "
+            "(`ganzoo train` derives the epochs from the data; --epochs or --steps override it), "
+            "so a hand-written epoch count can no longer disagree with it. Remove the field. "
+            f"Received: epochs={fields['epochs']!r}"
+        )
     for key in fields:
         if key not in _FIELDS:
             close = difflib.get_close_matches(key, list(_FIELDS), n=1)

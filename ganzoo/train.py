@@ -71,7 +71,8 @@ def train_run(
         name: a zoo entry (see `ganzoo.list_models()`).
         out: the run directory (created; see `ganzoo.runs` for its layout).
         data: a source for `ganzoo.data.load` (default: the recipe's dataset).
-        epochs: epochs over the data (default: the recipe's ``epochs``).
+        epochs: passes over the data. Default (neither `epochs` nor `steps`):
+            the recipe's ``train_steps`` generator steps.
         steps: total generator steps instead of epochs: the run (and a resumed
             one) ends at exactly this many generator steps.
         seed: seeds weights, the model's random numbers and data shuffling.
@@ -124,6 +125,8 @@ def train_run(
         overrides[key] = value
     if overrides:
         recipe = recipe.with_overrides(**overrides)
+    if epochs is None and steps is None:
+        steps = recipe.train_steps  # the published schedule, whatever the data's size
     source = data or recipe.dataset
     out = pathlib.Path(out).expanduser()
     replicas = strategy.num_replicas_in_sync
@@ -193,8 +196,6 @@ def train_run(
         steps_per_epoch = min(steps, checkpoint_every or per_epoch)
         epochs = math.ceil(steps / steps_per_epoch)
         dataset = dataset.repeat()
-    elif epochs is None:
-        epochs = recipe.epochs or 1
 
     out.mkdir(parents=True, exist_ok=True)
     run_file.write_text(json.dumps(settings, indent=2) + "\n")

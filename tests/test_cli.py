@@ -354,3 +354,14 @@ def test_steps_stops_at_exactly_that_many_generator_steps(tmp_path, digits_npz):
     assert int(gan.g_optimizer.iterations) == 7
     records = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in records] == [1, 2]
+
+
+def test_train_runs_the_recipes_train_steps_by_default(tmp_path, digits_npz):
+    import keras
+
+    out = tmp_path / "run"
+    # 64 images at batch 16 (4 steps a pass), no --epochs/--steps: train_steps = 6 generator steps
+    args = ["train", "dcgan_mnist", "--data", str(digits_npz), "--batch-size", "16", "--set", "train_steps=6",
+            "--out", str(out), *TINY_SET]
+    assert main(args) == 0
+    assert int(keras.models.load_model(out / "final.keras").g_optimizer.iterations) == 6

@@ -1,6 +1,7 @@
 """The zoo registry: listing, lookup errors, recipe validation."""
 
 import pathlib
+import re
 
 import pytest
 
@@ -73,7 +74,8 @@ def test_malformed_recipe_names_file_and_missing_field(tmp_path):
 
 
 def test_malformed_recipe_names_file_and_wrong_type(tmp_path):
-    path = _write_recipe(tmp_path, _good_text().replace("batch_size = 128", 'batch_size = "big"'))
+    text = re.sub(r"^batch_size = \d+", 'batch_size = "big"', _good_text(), flags=re.M)
+    path = _write_recipe(tmp_path, text)
     with pytest.raises(registry.RecipeError, match=r"broken\.toml: field 'batch_size' must be of type int.*Received: batch_size='big'"):
         registry.load_recipe(path)
 
@@ -100,3 +102,11 @@ def test_pretrained_request_without_weights_is_refused(monkeypatch, tmp_path):
     monkeypatch.setattr(registry, "SAVED_MODELS_DIR", pathlib.Path(tmp_path))
     with pytest.raises(ValueError, match=r"No pretrained weights for 'dcgan_cifar10'.*Received: name='dcgan_cifar10', pretrained=True"):
         ganzoo.create_model("dcgan_cifar10", pretrained=True)
+
+
+def test_a_recipe_with_a_hand_written_epoch_count_is_refused(tmp_path):
+    # The run length is train_steps; an epoch count could disagree with it (e.g. 410
+    # CIFAR-10 epochs were 64k generator steps against a 50k-step learning-rate decay).
+    path = _write_recipe(tmp_path, "epochs = 410\n" + _good_text())
+    with pytest.raises(registry.RecipeError, match=r"broken\.toml: field 'epochs' is gone.*Received: epochs=410"):
+        registry.load_recipe(path)
