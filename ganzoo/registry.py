@@ -132,9 +132,15 @@ class Recipe:
         raise AttributeError(key)
 
     def with_overrides(self, **overrides):
-        """A copy with top-level fields replaced and tables merged key by key."""
+        """A copy with top-level fields replaced and tables merged key by key.
+
+        ``None`` removes an optional field (e.g. ``ema_decay=None``: no EMA).
+        """
         fields = copy.deepcopy(self.fields)
         for key, value in overrides.items():
+            if value is None and key in _FIELDS and not _FIELDS[key][1]:
+                fields.pop(key, None)
+                continue
             if key not in _FIELDS:
                 close = difflib.get_close_matches(key, list(_FIELDS), n=1)
                 hint = f" Did you mean '{close[0]}'?" if close else ""

@@ -110,3 +110,10 @@ def test_a_recipe_with_a_hand_written_epoch_count_is_refused(tmp_path):
     path = _write_recipe(tmp_path, "epochs = 410\n" + _good_text())
     with pytest.raises(registry.RecipeError, match=r"broken\.toml: field 'epochs' is gone.*Received: epochs=410"):
         registry.load_recipe(path)
+
+
+def test_none_removes_an_optional_field_and_is_refused_for_a_required_one():
+    recipe = registry.get_recipe("dcgan_mnist").with_overrides(ema_decay=0.99)
+    assert "ema_decay" not in recipe.with_overrides(ema_decay=None).fields
+    with pytest.raises(registry.RecipeError, match="latent_dim"):
+        recipe.with_overrides(latent_dim=None)
