@@ -133,3 +133,20 @@ def test_a_pretrained_folder_loads_through_the_cli_helpers(copy_of_pretrained):
     np.testing.assert_array_equal(
         gan.generate(2, seed=1), ganzoo.create_model(PRETRAINED[0], pretrained=True).generate(2, seed=1)
     )
+
+
+@pytest.mark.parametrize("name", [n for n in PRETRAINED if ganzoo.get_recipe(n).num_classes])
+def test_a_conditional_pretrained_model_draws_the_requested_classes(name):
+    from ganzoo.metrics import evaluate
+
+    gan = ganzoo.create_model(name, pretrained=True)
+    report = evaluate(gan, data="mnist_5k", metrics=("conditional_accuracy",), num_samples=500,
+                      progress=False)
+    assert report["summary"]["conditional_accuracy"] >= 0.95
+
+
+@pytest.mark.parametrize("name", PRETRAINED)
+def test_every_card_reports_the_data_copying_test(name):
+    card = json.loads((registry.SAVED_MODELS_DIR / name / "model_card.json").read_text())
+    assert card["metrics"]["summary"]["c_t"] > -3  # no significant copying (Meehan et al. 2020)
+    assert card["metrics"]["protocol"]["data_copying"]["heldout_data"] == "mnist_5k:test"
