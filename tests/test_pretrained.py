@@ -100,9 +100,11 @@ def test_a_folder_with_the_older_index_keyed_npz_still_loads(copy_of_pretrained)
     from ganzoo.checksums import sha256_of
 
     gan = ganzoo.create_model(PRETRAINED[0], pretrained=True)
+    nets = {"generator": gan.generator, "discriminator": gan.discriminator}
+    if gan.ema_generator is not None:
+        nets["ema_generator"] = gan.ema_generator
     arrays = {f"{net}/{i:04d}": np.asarray(v).astype("float16")
-              for net, model in (("generator", gan.generator), ("discriminator", gan.discriminator))
-              for i, v in enumerate(model.weights)}
+              for net, model in nets.items() for i, v in enumerate(model.weights)}
     np.savez(copy_of_pretrained / "weights.npz", **arrays)
     (copy_of_pretrained / "model.weights.h5").unlink()
     card = json.loads((copy_of_pretrained / "model_card.json").read_text())
