@@ -57,6 +57,43 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
+class GeneratorIterations(keras.optimizers.schedules.LearningRateSchedule):
+    """Makes any schedule count generator iterations: ``schedule(floor(step / step_divisor))``.
+
+    `build_optimizer` wraps the schedule of a user's optimizer instance in it
+    when that optimizer steps ``step_divisor`` (``d_steps``) times per
+    generator iteration, so that a discriminator's schedule does not run
+    ``d_steps`` times faster than the generator's.
+
+    Args:
+        schedule: a `keras.optimizers.schedules.LearningRateSchedule`.
+        step_divisor: int, optimizer steps per generator iteration.
+    """
+
+    def __init__(self, schedule, step_divisor):
+        if isinstance(schedule, dict):
+            schedule = keras.saving.deserialize_keras_object(schedule)
+        self.schedule = schedule
+        self.step_divisor = int(step_divisor)
+
+    def __call__(self, step):
+        return self.schedule(keras.ops.floor(keras.ops.cast(step, "float32") / self.step_divisor))
+
+    def get_config(self):
+        return {"schedule": keras.saving.serialize_keras_object(self.schedule),
+                "step_divisor": self.step_divisor}
+
+
+def _count_generator_iterations(optimizer, step_divisor):
+    """Wraps a user optimizer's foreign schedule in `GeneratorIterations` (in place)."""
+    schedule = getattr(optimizer, "_learning_rate", None)
+    ours = (LinearDecay, InverseSqrtDecay, GeneratorIterations)
+    if (int(step_divisor) > 1 and isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule)
+            and not isinstance(schedule, ours)):
+        optimizer._learning_rate = GeneratorIterations(schedule, step_divisor)
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
 class InverseSqrtDecay(keras.optimizers.schedules.LearningRateSchedule):
     """``lr / sqrt(j + 1)`` with ``j = floor(step / step_divisor)``.
 
@@ -84,7 +121,9 @@ def build_optimizer(settings, step_divisor=1):
     """Builds a Keras optimizer from recipe settings.
 
     Args:
-        settings: a `keras.optimizers.Optimizer` (returned as is), a string
+        settings: a `keras.optimizers.Optimizer` (returned as is, except that
+            a learning-rate schedule of its own is made to count generator
+            iterations, see `GeneratorIterations`), a string
             name such as ``"adam"``, or a dict with ``name`` and optional
             ``learning_rate``, ``schedule``, ``decay_steps`` and other
             constructor arguments of the Keras optimizer.
@@ -98,6 +137,7 @@ def build_optimizer(settings, step_divisor=1):
         ValueError: on an unknown optimizer, schedule, or argument.
     """
     if isinstance(settings, keras.optimizers.Optimizer):
+        _count_generator_iterations(settings, step_divisor)
         return settings
     if isinstance(settings, str):
         settings = {"name": settings}

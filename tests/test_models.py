@@ -502,3 +502,20 @@ def test_fit_with_validation_data_trains_exactly_as_without():
         results.append([np.array(v) for v in gan.generator.weights + gan.discriminator.weights])
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_users_optimizer_schedule_counts_generator_iterations(tmp_path):
+    # PolynomialDecay from 1.0 to 0 over 10 steps: after 2 generator steps (10 critic steps)
+    # both players must be at step 2 of it (0.8), not the critic at step 10 (0.0).
+    def adam():
+        return keras.optimizers.Adam(keras.optimizers.schedules.PolynomialDecay(1.0, 10, 0.0))
+
+    gan = tiny_model("wgan_gp_mnist")
+    gan.compile(d_optimizer=adam(), g_optimizer=adam(), jit_compile=False)
+    gan.fit(as_dataset(real_batch(gan), repeats=2), epochs=1, verbose=0)
+    assert int(gan.d_optimizer.iterations) == 10
+    assert float(gan.d_optimizer.learning_rate) == pytest.approx(0.8)
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(0.8)
+    gan.save(tmp_path / "gan.keras")  # the wrapped schedule round-trips
+    again = keras.models.load_model(tmp_path / "gan.keras")
+    assert float(again.d_optimizer.learning_rate) == pytest.approx(0.8)
