@@ -240,3 +240,20 @@ def test_ada_p_is_restored_when_a_killed_training_run_resumes(tmp_path, monkeypa
     assert seen["resumed_epoch"] == 1  # the second epoch: the first was not redone
     assert seen["p_at_resume"] == seen["p_at_kill"]
     assert int(gan.g_optimizer.iterations) == 12
+
+
+def test_small_data_options_train_under_xla():
+    gan = tiny_model("dcgan_mnist", augment={"name": "ada", "initial_p": 0.5}, r1_weight=1.0,
+                     penalty_interval=2, lecam_weight=0.1, jit_compile=True)
+    logs = gan.fit(as_dataset(real_batch(gan), repeats=2), epochs=1, verbose=0).history
+    assert all(np.isfinite(logs[k][0]) for k in ("d_loss", "g_loss", "r1", "lecam", "aug_p"))
+
+
+def test_lazy_penalty_is_computed_every_kth_step_and_scaled_by_k():
+    gan = tiny_model("dcgan_mnist", r1_weight=1.0, penalty_interval=3)
+    seen = []
+    for step in range(6):
+        gan.d_optimizer.iterations.assign(step)
+        value, due = gan._lazy(lambda: tf.constant(2.0))
+        seen.append((float(value), float(due)))
+    assert seen == [(6.0, 1.0), (0.0, 0.0), (0.0, 0.0), (6.0, 1.0), (0.0, 0.0), (0.0, 0.0)]

@@ -128,7 +128,9 @@ class GAN(keras.Model):
         penalty_interval: lazy regularization (Karras et al. 2020, StyleGAN2,
             arXiv:1912.04958, Section 3.1): R1 and R2 are computed on every
             ``penalty_interval``-th discriminator step only, multiplied by
-            ``penalty_interval``. Default 1 (every step).
+            ``penalty_interval``. Default 1 (every step). Under XLA the
+            penalties are computed every step and kept every k-th (same
+            result, no saving: XLA cannot differentiate them inside a tf.cond).
         lecam_weight: lambda of the LeCam regularizer (Tseng et al. 2021,
             arXiv:2104.03310), logged (unweighted) as ``lecam``. Its anchors
             are non-trainable weights saved with the model. Default 0 (off).
@@ -761,6 +763,11 @@ class GAN(keras.Model):
         if k == 1:
             return compute(), tf.constant(1.0)
         due = tf.equal(tf.math.floormod(self.d_optimizer.iterations, k), 0)
+        if self.jit_compile:
+            # XLA cannot differentiate the nested penalty gradient inside a tf.cond
+            # ("InvertPermutation: 0 is duplicated"): compute it every step and keep
+            # every k-th, so the result is the same and only the saving is lost.
+            return compute() * float(k) * tf.cast(due, "float32"), tf.cast(due, "float32")
         value = tf.cond(due, lambda: compute() * float(k), lambda: tf.constant(0.0))
         return value, tf.cast(due, "float32")
 
