@@ -10,8 +10,8 @@ copied to a model hub unchanged:
                       uncompiled GAN (networks, EMA generator, augmentation
                       state; no optimizer state), keyed by Keras' object paths
 ``metadata.json``     Keras/TensorFlow versions, parameter count, date
-``samples.png``       an 8x8 grid from ``generate(64, seed=0)`` (one row per
-                      class for a conditional GAN: labels ``arange(64) // 8 % C``)
+``samples.png``       an 8x8 grid from ``generate(64, seed=0)`` (one row of 8
+                      per class for a conditional GAN)
 ``model_card.json``   recipe, data, training command, steps, wall time, machine,
                       measured metrics with their protocol, and the sha256 of
                       every other file
@@ -211,11 +211,14 @@ def _copy_h5(src, dst):
         out.attrs.update(dict(item.attrs))
 
 
-def _samples(gan):
-    labels = None
-    if gan.num_classes is not None:
-        labels = (np.arange(64) // 8) % gan.num_classes  # one row per class
-    return gan.generate(64, seed=0, labels=labels)
+def _sample_grid(gan):
+    """The card's grid: 8x8 samples (seed 0), or one row of 8 per class for a conditional GAN."""
+    from ganzoo import images
+
+    if gan.num_classes is None:
+        return images.grid(gan.generate(64, seed=0))
+    labels = np.repeat(np.arange(gan.num_classes), 8)
+    return images.grid(gan.generate(labels.size, seed=0, labels=labels), cols=8)
 
 
 def _metadata(gan):
@@ -260,7 +263,7 @@ def package(run_dir, name, command, out_root=None, evaluate=True, num_samples=50
         card = {"name": name, "files": {f: sha256_of(tmp / f) for f in (CONFIG, WEIGHTS, METADATA)}}
         (tmp / CARD).write_text(json.dumps(card))
         loaded = load_pretrained(tmp, compile=False)
-        images.save_png(images.grid(_samples(loaded)), tmp / SAMPLES)
+        images.save_png(_sample_grid(loaded), tmp / SAMPLES)
         card["files"][SAMPLES] = sha256_of(tmp / SAMPLES)
         recipe = registry.get_recipe(run["model"])
         steps = int(np.asarray(gan.g_optimizer.iterations))
