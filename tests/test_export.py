@@ -501,3 +501,20 @@ def test_cli_pretrained_passes_through_to_load_gan(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "No pretrained weights for 'dcgan_cifar10'" in err and "Received: " in err
     assert not (tmp_path / "dcgan_cifar10").exists()
+
+
+def test_the_pretrained_conditional_entry_serves_the_requested_classes(tmp_path):
+    import ganzoo
+    from ganzoo.metrics import get_extractor
+
+    gan = ganzoo.create_model("sngan_projection_mnist", pretrained=True)
+    path = export.export_saved_model(gan, tmp_path / "serving", warmup=False)
+    served = tf.saved_model.load(str(path)).signatures
+    labels = np.full(32, 3, "int32")
+    z = gan.latent(32, seed=5)
+    images = served["serving_default"](z=z, labels=tf.constant(labels))["images"].numpy()
+    np.testing.assert_allclose(images, gan.generate(32, seed=5, labels=labels), atol=1e-5)
+    _, probs = get_extractor("mnist_5k_classifier")(images, True)
+    assert (probs.argmax(axis=1) == 3).mean() >= 0.9  # the classifier sees threes
+    out = served["generate"](num=tf.constant(20), seed=tf.constant(0, tf.int64))
+    np.testing.assert_array_equal(out["labels"].numpy(), np.arange(20) % 10)
