@@ -169,7 +169,7 @@ def test_relativistic_generator_step_pairs_fakes_with_the_last_real_batch():
     (dict(r2_weight=-1.0), "r2_weight must be a finite number in \\[0.0"),
     (dict(lecam_weight=True), "lecam_weight must be a finite number"),
     (dict(penalty_interval=0), "penalty_interval must be an integer in \\[1"),
-    (dict(ema_start=10), "needs ema_decay"),
+    (dict(ema_start=10, ema_decay=None), "needs ema_decay"),
     (dict(instance_noise_steps=0, instance_noise=0.1), "instance_noise_steps must be an integer"),
     (dict(augment="diffaugment:blur"), "DiffAugment policy"),
 ])
