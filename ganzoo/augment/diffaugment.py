@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from ganzoo.augment import ops
 from ganzoo.augment.base import Augment
+from ganzoo.validation import check_number
 
 #: The policies of the paper (Section 3), in the order the noise is laid out.
 POLICIES = ("color", "translation", "cutout")
@@ -75,11 +76,9 @@ class DiffAugment(Augment):
                  cutout_ratio=0.5, **kwargs):
         super().__init__(**kwargs)
         self.policy = parse_policy(policy)
-        for key, value in (("translation_ratio", translation_ratio), ("cutout_ratio", cutout_ratio)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-                raise ValueError(f"{key} must be a number in (0, 1]. Received: {key}={value!r}")
-        self.translation_ratio = float(translation_ratio)
-        self.cutout_ratio = float(cutout_ratio)
+        self.translation_ratio = check_number("translation_ratio", translation_ratio, 0.0, 1.0,
+                                              open_low=True)
+        self.cutout_ratio = check_number("cutout_ratio", cutout_ratio, 0.0, 1.0, open_low=True)
 
     def num_random(self, image_shape):
         return sum(_NOISE[p] for p in self.policy)

@@ -533,10 +533,7 @@ class GAN(keras.Model):
             checks = []
             if dynamic:
                 n = tf.shape(images)[0]
-                checks.append(_run_time_check(
-                    tf.logical_and(n >= self.d_steps, tf.equal(n % self.d_steps, 0)),
-                    self._batch_message("{}"), n,
-                ))
+                checks.append(self._assert_splits(n))
                 if replicas > 1:
                     checks.append(_run_time_check(
                         tf.equal(n % (replicas * self.d_steps), 0),
@@ -579,6 +576,13 @@ class GAN(keras.Model):
             f"Received: a batch of {n} images"
         )
 
+    def _assert_splits(self, n):
+        """In-graph form of `_split`'s check for a batch size `n` known only at run time."""
+        return _run_time_check(
+            tf.logical_and(n >= self.d_steps, tf.equal(n % self.d_steps, 0)),
+            self._batch_message("{}"), n,
+        )
+
     def _check_global_batch(self, n):
         """Under N replicas a global batch must split into N * d_steps equal parts."""
         replicas = self.distribute_strategy.num_replicas_in_sync  # fit runs outside the scope
@@ -609,12 +613,7 @@ class GAN(keras.Model):
         if n is not None and (n < self.d_steps or n % self.d_steps):
             raise ValueError(self._batch_message(n))
         if n is None and self.d_steps > 1:
-            n_t = tf.shape(images)[0]
-            check = _run_time_check(
-                tf.logical_and(n_t >= self.d_steps, tf.equal(n_t % self.d_steps, 0)),
-                self._batch_message("{}"), n_t,
-            )
-            images, labels = _after([check], images, labels)
+            images, labels = _after([self._assert_splits(tf.shape(images)[0])], images, labels)
         # Strided, not contiguous: step i takes rows i, i + d, i + 2d, ... Under
         # tf.distribute each replica holds a contiguous slice of the global batch,
         # and the strided split makes the union of the replicas' step-i batches
@@ -797,11 +796,11 @@ class GAN(keras.Model):
                 tf.reduce_mean(tf.stop_gradient(real_logits)), tf.reduce_mean(tf.stop_gradient(fake_logits))
             ]))
             count = self.lecam_anchors[2]
-            decay = tf.where(count > 0, self.lecam_decay, 0.0)
-            anchors = decay * self.lecam_anchors[:2] + (1.0 - decay) * means
             if update_state:
+                decay = tf.where(count > 0, self.lecam_decay, 0.0)
+                anchors = decay * self.lecam_anchors[:2] + (1.0 - decay) * means
                 self.lecam_anchors.assign(tf.concat([anchors, [count + 1.0]], 0))
-            else:
+            else:  # the current anchors (this batch's means before the first update)
                 anchors = tf.where(count > 0, self.lecam_anchors[:2], means)
             lecam = losses_lib.lecam_penalty(real_logits, fake_logits, anchors[0], anchors[1])
             add(self.lecam_weight * lecam)
@@ -931,7 +930,7 @@ class GAN(keras.Model):
         if self.adversarial_loss.pairs_real_and_fake:
             # Pairs: the last discriminator step's real batch (and its labels).
             real, real_labels = parts[-1]
-            if self.g_batch_size is not None and g_batch is not per_step:
+            if self.g_batch_size is not None:
                 message = (  # no quotes: the run-time assertion would escape them
                     f"The {self.loss_name} loss pairs each generated image with one real image "
                     f"of a discriminator step, so g_batch_size must equal the batch of one "
@@ -1124,7 +1123,6 @@ class GAN(keras.Model):
             if isinstance(element, (tuple, list)) and len(element) > 1:
                 labels = element[1]
         elif isinstance(x, np.ndarray) or tf.is_tensor(x):
-            self._check_images(tuple(x.shape), tf.as_dtype(x.dtype))
             sample, labels = x, y
         else:
             return  # generators and other iterables are checked per batch in train_step
