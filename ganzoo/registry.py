@@ -21,7 +21,7 @@ g_batch_size   no       latent samples per generator step
 gp_weight      no       gradient-penalty weight (``wgan_gp`` only)
 num_classes    no       classes of a conditional entry
 ema_decay      no       keep an EMA of the generator's weights for sampling
-sync_batchnorm no       BatchNorm statistics over all replicas (tf.distribute)
+sync_batchnorm no       false: per-replica BatchNorm statistics (default: over all replicas)
 ema_start      no       generator steps before the EMA starts averaging (copy until then)
 ema_warmup     no       EMA decay min(ema_decay, (1 + s) / (10 + s)) after ema_start
 augment        no       ``"diffaugment[:POLICY]"``, ``"ada"`` or a table (`ganzoo.augment.get`)

@@ -16,6 +16,7 @@ import textwrap
 import numpy as np
 import pytest
 import keras
+import tensorflow as tf
 
 from conftest import as_dataset, real_batch, tiny_model
 
@@ -44,9 +45,15 @@ _MIRRORED = textwrap.dedent(
     def run(name, strategy):
         extra = SMALL_DATA if name.endswith("+small_data") else {}
         with strategy.scope():
-            # Synchronized BatchNorm: both generators here use BatchNorm, whose batch
-            # statistics would otherwise be per replica.
-            gan = tiny_model(name.split("+")[0], seed=5, sync_batchnorm=True, **extra)
+            # BatchNorm is synchronized over replicas by default (no sync_batchnorm given).
+            # Synchronized BN computes the variance in one pass (E[x^2] - E[x]^2), plain BN in
+            # two; the one-device reference uses the same formula, because the chaotic
+            # small-data run (SGD at lr 0.1 with R1 through BN) amplifies that rounding.
+            if name.endswith("+unsync"):
+                extra = {"sync_batchnorm": False}
+            elif strategy is not mirrored:
+                extra = {**extra, "sync_batchnorm": True}
+            gan = tiny_model(name.split("+")[0], seed=5, **extra)
             gan.compile(d_optimizer=SGD, g_optimizer=SGD, jit_compile=False)
         before = weights(gan)
         batch = real_batch(gan, per_step=4, seed=1)  # global batch: 4 images per D step
@@ -55,7 +62,18 @@ _MIRRORED = textwrap.dedent(
 
     report = {}
     mirrored = tf.distribute.MirroredStrategy(["CPU:0", "CPU:1"])
-    for name in ("wgan_gp_mnist", "sngan_mnist", "dcgan_mnist", "dcgan_mnist+small_data"):
+    def replica_spread(gan):
+        # Largest difference between the two replicas' copies of any variable.
+        variables = gan.weights + gan.d_optimizer.variables + gan.g_optimizer.variables
+        return max(float(np.max(np.abs(np.array(a) - np.array(b))))
+                   for a, b in (mirrored.experimental_local_results(v.value) for v in variables))
+
+    for name in ("wgan_gp_mnist", "sngan_mnist", "dcgan_mnist", "dcgan_mnist+small_data",
+                 "dcgan_mnist+unsync"):
+        if name.endswith("+unsync"):
+            gan = run(name, mirrored)[3]
+            report[name] = {"replica_spread": replica_spread(gan)}
+            continue
         w0, w1, m1, one = run(name, tf.distribute.get_strategy())
         _, w2, m2, gan = run(name, mirrored)
         if gan.augment is not None:
@@ -72,6 +90,7 @@ _MIRRORED = textwrap.dedent(
             "max_weight_change": max(float(np.max(np.abs(a - b))) for a, b in zip(w0, w1)),
             "metrics_one": m1, "metrics_two": m2,
             "d_iterations": int(np.array(gan.d_optimizer.iterations.numpy())),
+            "replica_spread": replica_spread(gan),
         }
     try:
         with mirrored.scope():
@@ -99,8 +118,17 @@ def mirrored_report():
     return json.loads(out.stdout.split("REPORT", 1)[1])
 
 
+@pytest.mark.parametrize("name", ["wgan_gp_mnist", "sngan_mnist", "dcgan_mnist", "dcgan_mnist+small_data",
+                                  "dcgan_mnist+unsync"])
+def test_every_variable_is_identical_on_both_replicas(mirrored_report, name):
+    # dcgan_mnist+unsync: per-replica BatchNorm (sync_batchnorm=False), whose moving
+    # statistics are averaged over replicas after every step.
+    assert mirrored_report[name]["replica_spread"] < 1e-6
+
+
 @pytest.mark.parametrize("name", ["wgan_gp_mnist", "sngan_mnist", "dcgan_mnist", "dcgan_mnist+small_data"])
 def test_mirrored_two_replicas_match_one_device_at_the_same_global_batch(mirrored_report, name):
+    # BatchNorm is synchronized by default, so two replicas log and train like one device.
     r = mirrored_report[name]
     assert r["replicas"] == 2
     # SGD steps are proportional to the gradient: a loss summed instead of averaged
@@ -133,15 +161,20 @@ _WORKER = textwrap.dedent(
     sys.path.insert(0, sys.argv[1])
     import numpy as np
     from conftest import real_batch, tiny_model
+    sync = {"default": {}, "false": {"sync_batchnorm": False}}[sys.argv[4]]
     with strategy.scope():
-        gan = tiny_model("wgan_gp_mnist", seed=3, sync_batchnorm=True)  # BN statistics over all workers
-    # Each worker reads its own data (its own shard), so no auto-sharding.
+        gan = tiny_model("wgan_gp_mnist", seed=3, **sync)
+        # SGD: Adam's first steps amplify rounding in near-zero gradients to +-lr.
+        gan.compile(d_optimizer={"name": "sgd", "learning_rate": 0.001},
+                    g_optimizer={"name": "sgd", "learning_rate": 0.001})
+    # Each worker reads its own data, so no auto-sharding.
     batch = real_batch(gan, per_step=4, seed=int(sys.argv[3]))
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
     ds = tf.data.Dataset.from_tensors(batch).repeat(3).with_options(options)
     history = gan.fit(ds, epochs=1, verbose=0)
-    np.savez(sys.argv[2], *[np.array(v) for v in gan.generator.weights + gan.discriminator.weights])
+    variables = gan.weights + gan.d_optimizer.variables + gan.g_optimizer.variables
+    np.savez(sys.argv[2], *[np.array(v) for v in variables])
     print("LOSS", json.dumps({k: float(np.ravel(v)[0]) for k, v in history.history.items()}))
     """
 )
@@ -157,14 +190,19 @@ def _free_ports(n):
     return ports
 
 
-def test_multi_worker_mirrored_two_workers_end_with_identical_weights(tmp_path):
+def _every_variable(gan):
+    return [np.array(v) for v in gan.weights + gan.d_optimizer.variables + gan.g_optimizer.variables]
+
+
+@pytest.mark.parametrize("sync", ["default", "false"])
+def test_multi_worker_mirrored_two_workers_end_with_every_variable_identical(tmp_path, sync):
     ports = _free_ports(2)
     cluster = {"worker": [f"localhost:{p}" for p in ports]}
     procs = []
     for i in range(2):
         env = {**ENV, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})}
         procs.append(subprocess.Popen(
-            [sys.executable, "-c", _WORKER, TESTS_DIR, str(tmp_path / f"w{i}.npz"), str(i)],
+            [sys.executable, "-c", _WORKER, TESTS_DIR, str(tmp_path / f"w{i}.npz"), str(i), sync],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     outs = [p.communicate(timeout=600) for p in procs]
     logs = []
@@ -175,10 +213,32 @@ def test_multi_worker_mirrored_two_workers_end_with_identical_weights(tmp_path):
     # always 0.0 when train_step returned before updating its tracker).
     assert logs[0]["g_loss"] != 0.0 and np.isfinite(logs[0]["g_loss"])
     assert logs[0] == logs[1]
+    # Every variable, trainable or not (the generator's BatchNorm moving mean and
+    # variance, the optimizers' slots and counters), ends identical on both workers.
     w0, w1 = np.load(tmp_path / "w0.npz"), np.load(tmp_path / "w1.npz")
-    assert len(w0.files) == len(w1.files) > 0
+    # The one-device reference (sync_batchnorm=True on one device: the same one-pass
+    # variance formula as synchronized BatchNorm).
+    gan = tiny_model("wgan_gp_mnist", seed=3, sync_batchnorm=True)
+    gan.compile(d_optimizer={"name": "sgd", "learning_rate": 0.001},
+                g_optimizer={"name": "sgd", "learning_rate": 0.001})
+    assert len(w0.files) == len(w1.files) == len(_every_variable(gan))
     for key in w0.files:
         np.testing.assert_array_equal(w0[key], w1[key])
+    if sync == "default":
+        # Synchronized BatchNorm by default: the two workers log and end exactly like one
+        # device given the same global batches.
+        # tf.distribute treats each worker's 20-image element as a global batch of 20 and,
+        # with auto-sharding off, splits it into two per-replica batches of 10 that the
+        # worker reads in turn; fit runs the dataset's 3 steps: the first 10 rows of both
+        # workers' elements, the last 10, the first 10.
+        w = [real_batch(gan, per_step=4, seed=i) for i in range(2)]
+        first, last = ([np.concatenate([w[0][rows], w[1][rows]])] for rows in (slice(0, 10), slice(10, 20)))
+        global_batches = tf.data.Dataset.from_tensor_slices(np.concatenate([first, last, first]))
+        one = gan.fit(global_batches, epochs=1, verbose=0)
+        for key, value in one.history.items():
+            assert logs[0][key] == pytest.approx(value[0], rel=1e-4, abs=1e-5)
+        for key, value in zip(w0.files, _every_variable(gan)):
+            np.testing.assert_allclose(w0[key], value, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])

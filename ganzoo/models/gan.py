@@ -141,10 +141,16 @@ class GAN(keras.Model):
             ([-1, 1] scale). Default 0 (off).
         instance_noise_steps: generator steps over which sigma decays
             linearly to 0 (None: constant).
-        sync_batchnorm: compute BatchNorm batch statistics over all replicas
-            under tf.distribute (`keras.layers.BatchNormalization(
-            synchronized=True)`), so N replicas train exactly like one device.
-            No effect on one device.
+        sync_batchnorm: how BatchNorm layers behave under tf.distribute with
+            more than one replica. None (default) or True: batch statistics
+            over all replicas (`keras.layers.BatchNormalization(
+            synchronized=True)`), so N replicas train and log exactly like one
+            device at the same global batch. False: each replica normalizes by
+            its own batch's statistics, and the moving mean and variance are
+            averaged over replicas after every step (exact for the mean; the
+            variance is the mean of the per-replica variances), so every
+            variable stays identical on every replica and worker. No effect on
+            one device.
 
     Example:
 
@@ -176,7 +182,7 @@ class GAN(keras.Model):
         num_classes=None,
         seed=None,
         ema_decay=None,
-        sync_batchnorm=False,
+        sync_batchnorm=None,
         ema_start=0,
         ema_warmup=False,
         augment=None,
@@ -261,12 +267,14 @@ class GAN(keras.Model):
                 shape=(3,), initializer="zeros", trainable=False, name="lecam_anchors",
                 dtype="float32", aggregation="only_first_replica",
             )
-        self.sync_batchnorm = bool(sync_batchnorm)
+        if sync_batchnorm is not None and not isinstance(sync_batchnorm, bool):
+            raise ValueError(
+                "sync_batchnorm must be True, False or None (synchronized when there is more "
+                f"than one replica). Received: sync_batchnorm={sync_batchnorm!r}"
+            )
+        self.sync_batchnorm = sync_batchnorm
         if self.sync_batchnorm:
-            for net in (generator, discriminator):
-                for layer in _sublayers(net):
-                    if isinstance(layer, keras.layers.BatchNormalization):
-                        layer.synchronized = True
+            self._synchronize_batchnorm()
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.ema_generator = None
         if self.ema_decay is not None:
@@ -281,6 +289,26 @@ class GAN(keras.Model):
         self.trackers = {n: keras.metrics.Mean(name=n) for n in self.metric_names}
         self.d_optimizer = None
         self.g_optimizer = None
+
+    # --- BatchNorm under tf.distribute ----------------------------------------
+    def _batchnorm_layers(self):
+        return [layer for net in (self.generator, self.discriminator) for layer in _sublayers(net)
+                if isinstance(layer, keras.layers.BatchNormalization)]
+
+    def _synchronize_batchnorm(self):
+        for layer in self._batchnorm_layers():
+            layer.synchronized = True
+
+    def _average_batchnorm_statistics(self):
+        """Moving mean and variance of every unsynchronized BatchNorm := their replica mean."""
+        stats = [v for layer in self._batchnorm_layers() if not layer.synchronized
+                 for v in (layer.moving_mean, layer.moving_variance)]
+        if not stats:
+            return
+        context = tf.distribute.get_replica_context()
+        means = context.all_reduce(tf.distribute.ReduceOp.MEAN, [tf.identity(v.value) for v in stats])
+        for v, mean in zip(stats, means):
+            v.assign(mean)
 
     # --- structure ---------------------------------------------------------
 
@@ -909,6 +937,8 @@ class GAN(keras.Model):
                 "The GAN must be compiled before training: call gan.compile() "
                 "(ganzoo.create_model returns a compiled model). Received: an uncompiled GAN"
             )
+        if self.sync_batchnorm is None and _num_replicas() > 1:
+            self._synchronize_batchnorm()  # the default: N replicas train like one device
         images, labels = self._unpack(data)
         images, labels = self._check_global_batch_at_run_time(images, labels)
         parts, per_step = self._split(images, labels)
@@ -949,6 +979,8 @@ class GAN(keras.Model):
         else:
             g_metrics = self.generator_step(g_batch)
         self._track(g_metrics)
+        if self.sync_batchnorm is False and _num_replicas() > 1:
+            self._average_batchnorm_statistics()  # before the EMA reads them
         if self.ema_generator is not None:
             self._update_ema()
         results = self._results()
