@@ -289,6 +289,39 @@ def test_unit_scale_images_are_refused_before_any_step(wgan):
     assert int(wgan.d_optimizer.iterations) == before
 
 
+def test_the_first_batch_check_reads_the_pipeline_once(wgan):
+    # Every element the pipeline produces is counted: a check that opened its own
+    # iterator would pull a fourth element (and refill shuffle buffers, caches).
+    produced = []
+
+    def count(x):
+        produced.append(1)
+        return x
+
+    batch = real_batch(wgan, per_step=2)
+    ds = as_dataset(batch, repeats=3).map(lambda x: tf.numpy_function(count, [x], tf.float32, stateful=True))
+    ds = ds.map(lambda x: tf.ensure_shape(x, batch.shape))
+    before = int(wgan.g_optimizer.iterations)
+    wgan.fit(ds, verbose=0)
+    assert len(produced) == 3
+    assert int(wgan.g_optimizer.iterations) == before + 3
+    # ... and a bad first batch from a counted pipeline is still refused before any step.
+    produced.clear()
+    bad = ds.map(lambda x: (x + 1.0) / 2.0)  # the [0, 1] scale
+    with pytest.raises(ValueError, match=r"\[0, 1\] scale.*Received: a first batch with values in"):
+        wgan.fit(bad, verbose=0)
+    assert int(wgan.g_optimizer.iterations) == before + 3
+
+
+def test_empty_datasets_are_refused(wgan):
+    batch = real_batch(wgan, per_step=2)
+    known = as_dataset(batch).take(0)  # cardinality 0: refused before fit starts
+    unknown = as_dataset(batch).filter(lambda x: False)  # known empty only once read
+    for ds in (known, unknown):
+        with pytest.raises(ValueError, match="The training dataset is empty. Received: .*Dataset"):
+            wgan.fit(ds, verbose=0)
+
+
 # Batch sizes known only at run time: the same message as the static check.
 
 

@@ -1136,39 +1136,99 @@ class GAN(keras.Model):
         self._check_first_batch(x, y, kwargs.get("batch_size"))
         if not (isinstance(x, np.ndarray) or tf.is_tensor(x)):
             kwargs.setdefault("shuffle", False)  # a Dataset or generator shuffles itself
-        if isinstance(x, tf.data.Dataset):
-            x = self._checked_dataset(x)
-        return super().fit(x, y, **kwargs)
+        if not isinstance(x, tf.data.Dataset):
+            return super().fit(x, y, **kwargs)
+        # A dataset's first batch is checked as it comes out of the pipeline that
+        # fit reads (a separate look would fill shuffle buffers and caches twice).
+        self._first_batch_error = None
+        self._first_batch_seen = False
+        try:
+            history = super().fit(self._checked_dataset(self._first_batch_checked(x)), y, **kwargs)
+        except tf.errors.OpError:
+            error, self._first_batch_error = self._first_batch_error, None
+            if error is not None:
+                raise error from None
+            raise
+        if not self._first_batch_seen and kwargs.get("epochs", 1) > kwargs.get("initial_epoch", 0):
+            raise ValueError("The training dataset is empty. Received: a tf.data.Dataset that "
+                             "produced no element")
+        return history
 
     def _check_first_batch(self, x, y=None, batch_size=None):
-        labels = None
+        """Checks what can be checked before `fit` reads any data.
+
+        Arrays are checked whole. A dataset's element spec is checked here and
+        its first element's values by `_first_batch_checked`, in the pipeline.
+        """
         if isinstance(x, tf.data.Dataset):
             spec = x.element_spec
             image_spec = spec[0] if isinstance(spec, (tuple, list)) else spec
             if isinstance(image_spec, tf.TensorSpec):
                 self._check_images(tuple(image_spec.shape), image_spec.dtype)
                 self._check_global_batch(image_spec.shape[0])
-            element = next(iter(x.take(1)), None)
-            if element is None:
+            if int(x.cardinality()) == 0:
                 raise ValueError("The training dataset is empty. Received: an empty tf.data.Dataset")
-            sample = element[0] if isinstance(element, (tuple, list)) else element
-            if isinstance(element, (tuple, list)) and len(element) > 1:
-                labels = element[1]
-        elif isinstance(x, np.ndarray) or tf.is_tensor(x):
-            sample, labels = x, y
-        else:
+            if (self.num_classes is not None and isinstance(spec, (tuple, list)) and len(spec) > 1
+                    and isinstance(spec[1], tf.TensorSpec) and spec[1].shape.rank is not None):
+                # The labels' dtype and static shape, checked as a batch of zeros
+                # of that spec (unknown dimensions as 1); values come in the pipeline.
+                n = image_spec.shape[0] if isinstance(image_spec, tf.TensorSpec) else None
+                shape = [1 if d is None else d for d in spec[1].shape]
+                num = n if n is not None and spec[1].shape[0] is not None else None
+                check_class_ids(np.zeros(shape, spec[1].dtype.as_numpy_dtype), self.num_classes,
+                                num=num, what="labels")
+            return
+        if not (isinstance(x, np.ndarray) or tf.is_tensor(x)):
             return  # generators and other iterables are checked per batch in train_step
-        values = np.asarray(sample)
+        values = np.asarray(x)
         self._check_images(values.shape, values.dtype)
         n = values.shape[0]
-        if isinstance(x, tf.data.Dataset):
-            # One element is one batch: check its actual size now (the static
-            # shape may be unknown); later batches are checked at run time.
-            sizes = [n]
-        else:
-            # Keras batches arrays itself, keeping a smaller last batch.
-            per_batch = 32 if batch_size is None else int(batch_size)
-            sizes = sorted({min(per_batch, n), n % per_batch} - {0})
+        # Keras batches arrays itself, keeping a smaller last batch.
+        per_batch = 32 if batch_size is None else int(batch_size)
+        self._check_batch_values(values, y, sorted({min(per_batch, n), n % per_batch} - {0}))
+
+    def _first_batch_checked(self, dataset):
+        """`dataset` whose first element goes through `_check_batch_values` on its way out.
+
+        The check runs in Python (`tf.py_function`) on element 0 only; its
+        ValueError is kept in ``self._first_batch_error`` and re-raised by
+        `fit`, before any step has run.
+        """
+        spec = dataset.element_spec
+        if isinstance(spec, (tuple, list)) and len(spec) > 2:
+            return dataset
+
+        def check(images, labels=None):
+            self._first_batch_seen = True
+            try:
+                values = np.asarray(images)
+                self._check_images(values.shape, values.dtype)
+                # One element is one batch: its actual size (the static shape may
+                # be unknown); later batches are checked at run time.
+                self._check_batch_values(
+                    values, None if labels is None else np.asarray(labels), [values.shape[0]]
+                )
+            except ValueError as e:
+                self._first_batch_error = e
+                raise
+            return np.int32(0)
+
+        @tf.autograph.experimental.do_not_convert
+        def first(i, element):
+            parts = tuple(element) if isinstance(element, (tuple, list)) else (element,)
+            checked = tf.cond(
+                tf.equal(i, 0),
+                lambda: tf.numpy_function(check, list(parts[:2]), tf.int32, stateful=True),
+                lambda: tf.constant(0, tf.int32),
+            )
+            out = _after([checked], *parts)
+            return out if isinstance(element, (tuple, list)) else out[0]
+
+        return dataset.enumerate().map(first)
+
+    def _check_batch_values(self, values, labels, sizes):
+        """Raises a ValueError unless `values` (a first batch) and `labels` are valid data."""
+        n = values.shape[0]
         for size in sizes:
             if size < self.d_steps or size % self.d_steps:
                 raise ValueError(self._batch_message(size))
