@@ -251,6 +251,19 @@ def test_reconstruction_error_near_zero_for_own_samples_and_large_for_others():
     assert "per-pixel mean squared error" in on_manifold["error"]
 
 
+def test_reconstruction_cache_keeps_no_generator_alive():
+    import gc
+    import weakref
+
+    g = tiny_generator()
+    images = g.predict(np.random.default_rng(0).normal(size=(2, 4)).astype("float32"), verbose=0)
+    metrics.reconstruction_error(g, images, steps=2, known_scale=True)
+    alive = weakref.ref(g)
+    del g
+    gc.collect()
+    assert alive() is None  # the compiled-function cache let the model go
+
+
 def test_reconstruction_refuses_images_of_the_wrong_shape_or_range():
     g = tiny_generator()
     with pytest.raises(ValueError, match=r"shape \(N, 8, 8, 1\).*Received: shape=\(2, 28, 28, 1\)"):

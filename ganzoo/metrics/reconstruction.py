@@ -34,7 +34,9 @@ DEFAULT_RESTARTS = 1
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPSILON = 1e-8
 
-# generator network -> {(conditional, steps, learning_rate): compiled recovery function}
+# generator network -> {(conditional, steps, learning_rate): compiled recovery function}.
+# The functions reach their network through a weak reference, so the cache
+# keeps no model alive (a value holding its key would).
 _RECOVER_CACHE = weakref.WeakKeyDictionary()
 
 
@@ -63,9 +65,10 @@ def _unwrap(generator):
 def _make_recover(net, conditional, steps, learning_rate):
     """A compiled function ``(z0 (B, L), x (B, H, W, C), labels) -> (z, per-image MSE (B,))``."""
     beta_1, beta_2 = ADAM_BETAS
+    net_ref = weakref.ref(net)
 
     def per_image_mse(z, x, labels):
-        out = net([z, labels] if conditional else z, training=False)
+        out = net_ref()([z, labels] if conditional else z, training=False)
         return tf.reduce_mean(tf.square(tf.cast(out, tf.float32) - x), axis=[1, 2, 3])
 
     @tf.function(reduce_retracing=True)
