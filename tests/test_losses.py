@@ -75,6 +75,59 @@ def test_losses_are_finite_float32_scalars_on_extreme_logits(name):
         assert np.isfinite(float(value))
 
 
+# Exact values at logits +-100 (r: real logit, f: fake logit), from the definitions:
+#   softplus(100) = 100 + log(1 + e^-100) = 100 to float32 precision; softplus(-100) = e^-100 ~ 4e-44,
+#   softplus(200) = 200; softplus(-200) = e^-200 = 0 in float32.
+# A log(sigmoid(x) + 1e-7) implementation caps -log at -log(1e-7) = 16.1 per term (32.2 for
+# two), and its gradient vanishes there; relu / square / linear losses have no such cap.
+TINY = 1e-30  # "zero": e^-100 and e^-200 are below it, and every wrong value is far above
+EXTREME = [
+    # (loss, r, f, discriminator loss, generator loss)
+    ("non_saturating", 100.0, 100.0, 100.0, 0.0),      # D: sp(-100) + sp(100); G: sp(-100)
+    ("non_saturating", -100.0, -100.0, 100.0, 100.0),  # D: sp(100) + sp(-100); G: sp(100)
+    ("non_saturating", -100.0, 100.0, 200.0, 0.0),     # D: both wrong by 100
+    ("non_saturating", 100.0, -100.0, 0.0, 100.0),     # D: both right
+    ("minimax", -100.0, 100.0, 200.0, -100.0),         # G: -sp(f) = -sp(100)
+    ("minimax", 100.0, -100.0, 0.0, 0.0),              # G: -sp(-100) = -e^-100
+    ("wasserstein", -100.0, 100.0, 200.0, -100.0),     # D: f - r; G: -f
+    ("wasserstein", 100.0, -100.0, -200.0, 100.0),
+    ("hinge", -100.0, 100.0, 202.0, -100.0),           # D: relu(1 - r) + relu(1 + f) = 101 + 101
+    ("hinge", 100.0, -100.0, 0.0, 100.0),              # D: relu(-99) + relu(-99); G: -f
+    ("least_squares", -100.0, 100.0, 10100.5, 4900.5),  # D: (101^2 + 100^2) / 2; G: 99^2 / 2
+    ("least_squares", 100.0, -100.0, 9900.5, 5100.5),   # D: (99^2 + 100^2) / 2; G: 101^2 / 2
+    ("relativistic", -100.0, 100.0, 200.0, 0.0),       # D: sp(f - r) = sp(200); G: sp(r - f) = sp(-200)
+    ("relativistic", 100.0, -100.0, 0.0, 200.0),
+]
+
+
+@pytest.mark.parametrize("name, r, f, d_expected, g_expected", EXTREME)
+def test_losses_at_extreme_logits_take_their_exact_values(name, r, f, d_expected, g_expected):
+    loss = losses.get_loss(name)
+    real = tf.constant([[r], [r]], tf.float32)
+    fake = tf.constant([[f], [f]], tf.float32)
+    d = float(loss.discriminator(real, fake))
+    g = float(loss.generator(fake, real) if loss.pairs_real_and_fake else loss.generator(fake))
+    for got, expected in ((d, d_expected), (g, g_expected)):
+        if expected == 0.0:
+            assert abs(got) < TINY, (got, expected)
+        else:
+            assert got == pytest.approx(expected, rel=1e-6), (got, expected)
+
+
+def test_log_sigmoid_losses_keep_unit_gradients_at_extreme_logits():
+    # d/dr softplus(-r) = -sigmoid(-r) = -1 at r = -100 (a confidently wrong real logit), and
+    # d/df of the non-saturating G loss softplus(-f) is -sigmoid(-f) = -1 at f = -100. A
+    # log(sigmoid + 1e-7) version has gradient ~ -e^-100 / 1e-7 ~ 0 there: it stops learning.
+    # (Each loss is a batch mean over 2 equal logits, so each logit's gradient is half of it.)
+    real = tf.Variable([[-100.0], [-100.0]])
+    fake = tf.Variable([[-100.0], [-100.0]])
+    with tf.GradientTape(persistent=True) as tape:
+        d = losses.bce_discriminator_loss(real, fake)
+        g = losses.non_saturating_generator_loss(fake)
+    np.testing.assert_allclose(tape.gradient(d, real).numpy(), -0.5, rtol=1e-6)
+    np.testing.assert_allclose(tape.gradient(g, fake).numpy(), -0.5, rtol=1e-6)
+
+
 def test_unknown_loss_suggests_a_name():
     with pytest.raises(ValueError, match=r"Did you mean 'hinge'.*Received: loss='hinje'"):
         losses.get_loss("hinje")

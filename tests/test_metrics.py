@@ -35,6 +35,61 @@ def test_frechet_distance_equals_closed_form_for_diagonal_covariances():
     assert not eps_added
 
 
+def _rotation(a, b):
+    """A 3-D rotation: by `a` in the (x0, x1) plane after `b` in the (x1, x2) plane."""
+    ca, sa, cb, sb = np.cos(a), np.sin(a), np.cos(b), np.sin(b)
+    first = np.array([[1.0, 0, 0], [0, cb, -sb], [0, sb, cb]])
+    return np.array([[ca, -sa, 0], [sa, ca, 0], [0, 0, 1.0]]) @ first
+
+
+def _psd_sqrt(s):
+    """The symmetric PSD square root of a symmetric PSD matrix, by eigendecomposition."""
+    w, v = np.linalg.eigh(s)
+    return v @ np.diag(np.sqrt(np.clip(w, 0, None))) @ v.T
+
+
+def _samples_with_moments(mean, cov, n, seed):
+    """n samples whose sample mean and (unbiased) sample covariance are exactly mean and cov.
+
+    Centred noise X with sample covariance C = L_C L_C^T is mapped to X L_C^-T L_S^T, whose
+    sample covariance is L_S L_C^-1 C L_C^-T L_S^T = L_S L_S^T = cov.
+    """
+    x = np.random.default_rng(seed).standard_normal((n, len(mean)))
+    x -= x.mean(axis=0)
+    l_c = np.linalg.cholesky(x.T @ x / (n - 1))
+    return x @ np.linalg.inv(l_c).T @ np.linalg.cholesky(cov).T + mean
+
+
+def test_frechet_distance_with_non_commuting_covariances():
+    # S1 = diag(1, 25, 100), S2 = R diag(100, 1, 25) R^T with R a rotation: S1 S2 != S2 S1, so
+    # (S1 S2)^{1/2} != S1^{1/2} S2^{1/2}. The right trace term, computed here without the
+    # non-symmetric product: Tr (S1 S2)^{1/2} = Tr (S1^{1/2} S2 S1^{1/2})^{1/2} (same
+    # eigenvalues, as A B and B A have), i.e. the sum of square roots of the eigenvalues of a
+    # symmetric PSD matrix (numpy eigvalsh). FID = ||mu1 - mu2||^2 + Tr S1 + Tr S2 - 2 that.
+    mu1, mu2 = np.zeros(3), np.array([1.0, 2.0, 0.0])
+    s1 = np.diag([1.0, 25.0, 100.0])
+    r = _rotation(np.pi / 4, np.pi / 3)
+    s2 = r @ np.diag([100.0, 1.0, 25.0]) @ r.T
+    assert np.abs(s1 @ s2 - s2 @ s1).max() > 10  # far from commuting
+    h1 = _psd_sqrt(s1)
+    right_trace = np.sqrt(np.clip(np.linalg.eigvalsh(h1 @ s2 @ h1), 0, None)).sum()
+    base = np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2)
+    right = base - 2.0 * right_trace
+    # The formula that is right only for commuting covariances: Tr S1^{1/2} S2^{1/2}.
+    wrong = base - 2.0 * np.trace(h1 @ _psd_sqrt(s2))
+    assert right == pytest.approx(122.075, abs=1e-3)  # 5 + 252 - 2 * 67.462
+    assert wrong - right > 10.0  # 133.0 vs 122.1: the two formulas are far apart here
+
+    value, eps_added = frechet_distance(mu1, s1, mu2, s2)
+    assert value == pytest.approx(right, rel=1e-9) and not eps_added
+    # The same through the feature pipeline: sets whose sample moments are exactly these.
+    a = _samples_with_moments(mu1, s1, 40, seed=0)
+    b = _samples_with_moments(mu2, s2, 60, seed=1)
+    np.testing.assert_allclose(np.cov(b, rowvar=False), s2, atol=1e-9)
+    assert metrics.fid(a, b)["fid"] == pytest.approx(right, rel=1e-8)
+    assert metrics.fid(b, a)["fid"] == pytest.approx(right, rel=1e-8)  # symmetric
+
+
 def test_fid_of_gaussian_samples_approaches_closed_form():
     a = gaussian(100_000, [0, 0, 0], [1, 2, 3], seed=0)
     b = gaussian(100_000, [1, 2, 0], [2, 1, 3], seed=1)
