@@ -131,6 +131,21 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
 
     POINTER = "current"
 
+    @classmethod
+    def completed_epochs(cls, backup_dir):
+        """Epochs recorded by the last complete backup in `backup_dir` (0 if none).
+
+        A resumed `fit` starts at this epoch; reading it before `fit` lets the
+        data pipeline start where the interrupted run stopped.
+        """
+        pointer = os.path.join(backup_dir, cls.POINTER)
+        if not os.path.exists(pointer):
+            return 0
+        with open(pointer) as f:
+            folder = f.read().strip()
+        with open(os.path.join(backup_dir, folder, "training_metadata.json")) as f:
+            return int(json.load(f)["epoch"])
+
     def _use(self, folder):
         path = os.path.join(self.backup_dir, folder)
         self._weights_path = os.path.join(path, "latest.weights.h5")

@@ -5,6 +5,7 @@ running the same command again continues from the last completed epoch with
 the same optimizer state, through `keras.callbacks.BackupAndRestore`.
 """
 
+import functools
 import json
 import math
 import pathlib
@@ -171,11 +172,18 @@ def train_run(
             f"Received: out={str(out)!r}"
         )
 
+    # Only the chief writes the run's outputs; other workers write theirs to a
+    # scratch folder. Every worker keeps its own backup so that any can resume.
+    chief = distribute.is_chief()
+    outputs = out if chief else out / ".workers" / f"{'_'.join(map(str, distribute.task_id()))}"
+    backup = out / "backup" if chief else outputs / "backup"
+
     # Before the data: tf.data's seeded shuffles combine the op seed with the
     # global seed, so the order must not depend on what ran earlier in the process.
     keras.utils.set_random_seed(seed)
     h, w, c = recipe.image_shape
-    dataset = data_lib.load(
+    load = functools.partial(
+        data_lib.load,
         source,
         batch_size=recipe.batch_size,
         d_steps=recipe.d_steps,
@@ -188,14 +196,26 @@ def train_run(
         data_dir=data_dir,
         download=download,
     )
+    dataset, info = load(with_info=True)
+    per_epoch = int(dataset.cardinality())
+    if per_epoch <= 0 and (steps is not None or info.num_examples is not None):
+        raise ValueError(f"The data yields no full batch. Received: data={source!r}")
     steps_per_epoch = None
     if steps is not None:
-        per_epoch = int(dataset.cardinality())
-        if per_epoch <= 0:
-            raise ValueError(f"The data yields no full batch. Received: data={source!r}")
         steps_per_epoch = min(steps, checkpoint_every or per_epoch)
         epochs = math.ceil(steps / steps_per_epoch)
-        dataset = dataset.repeat()
+    elif per_epoch > 0:
+        steps_per_epoch = per_epoch
+    if steps_per_epoch is not None:
+        # One endless stream whose epoch e is ordered by (seed, e): a resumed run
+        # starts it at the batch where the interrupted run's last backup was made,
+        # so it reads what an uninterrupted run reads (in-memory sources; streamed
+        # sources restart their seeded shuffle sequence).
+        start = callbacks_lib.AtomicBackupAndRestore.completed_epochs(backup) * steps_per_epoch
+        if info.in_memory:
+            dataset = load(repeat=True, start_batch=start)
+        else:
+            dataset = dataset.repeat()
 
     out.mkdir(parents=True, exist_ok=True)
     run_file.write_text(json.dumps(settings, indent=2) + "\n")
@@ -204,11 +224,6 @@ def train_run(
         gan = registry.build_from_recipe(recipe, seed=seed)
         gan.compile(jit_compile=jit_compile)
 
-    # Only the chief writes the run's outputs; other workers write theirs to a
-    # scratch folder. Every worker keeps its own backup so that any can resume.
-    chief = distribute.is_chief()
-    outputs = out if chief else out / ".workers" / f"{'_'.join(map(str, distribute.task_id()))}"
-    backup = out / "backup" if chief else outputs / "backup"
     # Epoch-end order matters for a kill at any moment: outputs first, the backup
     # last, so a resumed run redoes (and rewrites) any epoch its backup lacks.
     callbacks = []

@@ -103,6 +103,40 @@ def test_mnist5k_seed_controls_order_and_epochs_reshuffle():
     assert not np.array_equal(a[0], epoch2)
 
 
+def test_repeated_in_memory_stream_starts_at_any_batch_exactly():
+    # 20 images in batches of 8: 2 batches per epoch (4 images dropped), so batch 5
+    # is the second batch of epoch 2, whose order depends on (seed, 2) alone.
+    x = (np.arange(20, dtype=np.uint8) * 12).reshape(20, 1, 1, 1).repeat(2, 1).repeat(2, 2)
+
+    def stream(start, count, seed=3):
+        ds = data.load(x, batch_size=8, image_size=(2, 2), seed=seed, repeat=True, start_batch=start)
+        return [b[:, 0, 0, 0] for b in ds.take(count).as_numpy_iterator()]
+
+    full = stream(0, 8)
+    for start in (1, 2, 5):
+        tail = stream(start, 8 - start)
+        for a, b in zip(tail, full[start:]):
+            np.testing.assert_array_equal(a, b)
+    # Each epoch is a fresh permutation: the 16 images it serves are distinct, and
+    # the epochs' orders differ.
+    epochs = [np.concatenate(full[i:i + 2]) for i in (0, 2, 4)]
+    assert all(len(set(e.tolist())) == 16 for e in epochs)
+    assert not np.array_equal(epochs[0], epochs[1])
+    assert not np.array_equal(stream(0, 2, seed=4)[0], full[0])
+
+
+def test_start_batch_needs_a_repeated_in_memory_source(tmp_path):
+    x = np.zeros((20, 2, 2, 1), np.uint8)
+    with pytest.raises(ValueError, match=r"start_batch needs repeat=True.*Received: start_batch=3, repeat=False"):
+        data.load(x, batch_size=8, image_size=(2, 2), start_batch=3)
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(4):
+        Image.fromarray(np.full((2, 2), i * 60, np.uint8)).save(folder / f"{i}.png")
+    with pytest.raises(ValueError, match=r"start_batch needs repeat=True and an in-memory source"):
+        data.load(str(folder), batch_size=2, image_size=(2, 2), repeat=True, start_batch=1)
+
+
 def test_every_element_has_batch_size_times_d_steps_images():
     ds = data.load("mnist_5k", batch_size=32, d_steps=3, labels=True)
     assert ds.element_spec[0].shape == (96, 28, 28, 1)

@@ -175,6 +175,7 @@ def from_arrays(images, labels, name):
         num_examples=int(images.shape[0]),
         num_classes=num_classes,
         image_shape=(int(images.shape[1]), int(images.shape[2]), color),
+        in_memory=True,
     )
     return ArraySource(images=images, labels=labels, divisor=divisor, offset=offset, info=info)
 

@@ -34,6 +34,7 @@ def load(
     repeat=False,
     download=True,
     with_info=False,
+    start_batch=0,
 ):
     """Builds a batched `tf.data.Dataset` of real images in [-1, 1] for GAN training.
 
@@ -96,10 +97,19 @@ def load(
         data_dir: TFDS data folder (None: TFDS's default).
         cache: Keep decoded, resized images in memory after the first epoch
             (folders and TFDS; arrays are in memory already).
-        repeat: Repeat forever (reshuffling every epoch).
+        repeat: Repeat forever (reshuffling every epoch). In-memory arrays (and
+            ``mnist_5k``) then take epoch ``e`` in an order that is a function
+            of ``(seed, e)`` alone, so a stream can be restarted anywhere
+            (`start_batch`). Streamed sources (folders, TFDS) reshuffle with
+            their seeded buffer: the same sequence from the first epoch on
+            every run, but not addressable by position.
         download: TFDS only: download and prepare missing data (needs network).
             With False a missing dataset raises at once.
         with_info: Also return a `SourceInfo` (number of examples, classes).
+        start_batch: With `repeat`, begin the stream at this batch (counted
+            over epochs from the first), exactly where an uninterrupted stream
+            would be: a resumed training run reads what it would have read.
+            Only for in-memory arrays and ``mnist_5k``; 0 for any source.
 
     Returns:
         A `tf.data.Dataset` whose elements are float32 ``(B, H, W, C)`` with
@@ -117,6 +127,7 @@ def load(
     channels = checks.channels(channels)
     split = checks.split(split)
     seed = checks.non_negative_int("seed", seed)
+    start_batch = checks.non_negative_int("start_batch", start_batch)
     data_dir = checks.data_dir(data_dir)
     for name, value in (
         ("labels", labels), ("shuffle", shuffle), ("resize", resize),
@@ -139,14 +150,22 @@ def load(
     target = (height, width)
     _check_sizes(src, target, resize)
 
+    if start_batch and not (repeat and isinstance(src, ArraySource)):
+        raise ValueError(
+            "start_batch needs repeat=True and an in-memory source (arrays, .npz/.npy, "
+            f"mnist_5k), whose epoch order is a function of (seed, epoch). Received: "
+            f"start_batch={start_batch}, repeat={repeat}, source {info.name!r}"
+        )
     if isinstance(src, ArraySource):
-        ds = _array_pipeline(src, target, out_channels, global_batch, labels, shuffle, seed)
+        ds = _array_pipeline(
+            src, target, out_channels, global_batch, labels, shuffle, seed, repeat, start_batch
+        )
     else:
         ds = _stream_pipeline(
             src, target, out_channels, global_batch, labels, shuffle, seed, cache, resize
         )
-    if repeat:
-        ds = ds.repeat()
+        if repeat:
+            ds = ds.repeat()
     ds = ds.prefetch(tf.data.AUTOTUNE)
     return (ds, info) if with_info else ds
 
@@ -295,8 +314,14 @@ def _check_sizes(src, target, resize):
         )
 
 
-def _array_pipeline(src, target, channels, global_batch, labels, shuffle, seed):
-    """In-memory arrays: shuffle indices, batch them, then gather and transform batches."""
+def _array_pipeline(src, target, channels, global_batch, labels, shuffle, seed, repeat=False,
+                    start_batch=0):
+    """In-memory arrays: shuffle indices, batch them, then gather and transform batches.
+
+    Repeated, epoch ``e`` is the permutation `stateless_shuffle` draws from the
+    seed ``(seed, e)``, so the stream from batch `start_batch` on is exactly the
+    tail of the stream from batch 0.
+    """
     raw = src.images
     if raw.dtype == np.float64 or raw.dtype == np.float16:
         raw = raw.astype(np.float32)  # Values were range-checked; float32 is plenty.
@@ -317,10 +342,25 @@ def _array_pipeline(src, target, channels, global_batch, labels, shuffle, seed):
             return batch, tf.gather(label_tensor, index)
         return batch
 
-    ds = tf.data.Dataset.range(n)
-    if shuffle:
-        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(global_batch, drop_remainder=True)
+    if repeat:
+        per_epoch = n // global_batch
+
+        def epoch_batches(epoch):
+            order = tf.range(n, dtype=tf.int64)
+            if shuffle:
+                order = tf.random.experimental.stateless_shuffle(
+                    order, seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+                )
+            return tf.data.Dataset.from_tensor_slices(order).batch(global_batch, drop_remainder=True)
+
+        first_epoch, skip = divmod(start_batch, per_epoch)
+        ds = tf.data.Dataset.range(first_epoch, np.iinfo(np.int64).max).flat_map(epoch_batches)
+        ds = ds.skip(skip)  # index batches only: nothing is gathered for them
+    else:
+        ds = tf.data.Dataset.range(n)
+        if shuffle:
+            ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+        ds = ds.batch(global_batch, drop_remainder=True)
     return ds.map(make_batch, num_parallel_calls=tf.data.AUTOTUNE)
 
 

@@ -23,6 +23,8 @@ class SourceInfo:
             resizing; an entry is None when it varies between images or is unknown.
             ``channels`` counts color channels only (1 gray, 3 RGB; alpha is dropped).
         num_skipped: Number of unreadable files skipped (``skip_corrupt=True``).
+        in_memory: The images are held in memory (arrays, ``.npz``/``.npy``,
+            ``mnist_5k``): a repeated pipeline can start at any batch.
     """
 
     name: str
@@ -31,6 +33,7 @@ class SourceInfo:
     class_names: Optional[tuple] = None
     image_shape: tuple = (None, None, None)
     num_skipped: int = 0
+    in_memory: bool = False
 
 
 @dataclasses.dataclass
