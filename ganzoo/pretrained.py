@@ -24,38 +24,22 @@ itself uses); ``load_weights`` reads them back into the float32 variables
 still load.
 
 `load_pretrained` checks every sha256 before reading anything, so a tampered
-or truncated file is refused; nothing is ever downloaded. Package a finished
-run with::
+or truncated file is refused; nothing is ever downloaded. A finished run is
+packaged by the command line, which combines runs, the registry and metrics::
 
-    python -m ganzoo.pretrained RUN_DIR --name dcgan_mnist --command "ganzoo train ..."
+    ganzoo package RUN_DIR --name dcgan_mnist --command "ganzoo train ..."
 """
 
-import argparse
-import datetime
 import json
-import os
 import pathlib
-import platform
-import shutil
-import tempfile
 import warnings
 
 import h5py
 import numpy as np
 
+from ganzoo import paths
 from ganzoo.checksums import sha256_of
-
-CARD = "model_card.json"
-CONFIG = "config.json"
-WEIGHTS = "model.weights.h5"
-METADATA = "metadata.json"
-LEGACY_WEIGHTS = "weights.npz"  # before 2026-11-30: float16 arrays keyed by position
-SAMPLES = "samples.png"
-#: The quick protocol re-measured by the tests: FID on this many samples.
-CHECK_SAMPLES = 1000
-#: Metrics every model card records (and, for conditional GANs, also the second tuple).
-CARD_METRICS = ("fid", "kid", "precision_recall", "mode_coverage", "inception_score", "data_copying")
-CONDITIONAL_CARD_METRICS = ("conditional_accuracy", "intra_fid")
+from ganzoo.paths import CARD, CONFIG, LEGACY_WEIGHTS, METADATA, SAMPLES, WEIGHTS  # noqa: F401
 
 
 def _networks(gan):
@@ -65,22 +49,11 @@ def _networks(gan):
     return nets
 
 
-def _machine():
-    """E.g. "x86_64, 2 CPU cores, no GPU": where the card's training ran."""
-    import tensorflow as tf
-
-    gpus = len(tf.config.list_physical_devices("GPU"))
-    gpu_text = "no GPU" if gpus == 0 else f"{gpus} GPU" + ("s" if gpus > 1 else "")
-    return f"{platform.machine()}, {os.cpu_count()} CPU cores, {gpu_text}"
-
-
 def _folder(name_or_path):
-    from ganzoo import registry
-
     path = pathlib.Path(str(name_or_path))
     if path.is_dir():
         return path
-    return registry.SAVED_MODELS_DIR / str(name_or_path)
+    return paths.SAVED_MODELS_DIR / str(name_or_path)
 
 
 def verify(name_or_path):
@@ -124,7 +97,7 @@ def load_pretrained(name_or_path, recipe=None, compile=True):
     """
     import keras
 
-    import ganzoo  # noqa: F401  (registers the ganzoo classes)
+    import ganzoo.models  # noqa: F401  (registers the ganzoo classes)
 
     folder = _folder(name_or_path)
     card = verify(folder)
@@ -209,128 +182,3 @@ def _copy_h5(src, dst):
         else:
             out = dst.create_dataset(key, data=values)
         out.attrs.update(dict(item.attrs))
-
-
-def _sample_grid(gan):
-    """The card's grid: 8x8 samples (seed 0), or one row of 8 per class for a conditional GAN."""
-    from ganzoo import images
-
-    if gan.num_classes is None:
-        return images.grid(gan.generate(64, seed=0))
-    labels = np.repeat(np.arange(gan.num_classes), 8)
-    return images.grid(gan.generate(labels.size, seed=0, labels=labels), cols=8)
-
-
-def _metadata(gan):
-    import keras
-    import tensorflow as tf
-
-    return {
-        "keras_version": keras.__version__,
-        "tensorflow_version": tf.__version__,
-        "ganzoo_version": __import__("ganzoo").__version__,
-        "parameter_count": int(gan.generator.count_params() + gan.discriminator.count_params()),
-        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
-    }
-
-
-def package(run_dir, name, command, out_root=None, evaluate=True, num_samples=5000, note=None):
-    """Writes ``saved_models/<name>/`` from a finished training run.
-
-    The folder is assembled in a temporary directory and moved into place only
-    when complete. Metrics are measured on the float16-stored weights, i.e. on
-    exactly what `load_pretrained` returns.
-    """
-    import keras
-
-    from ganzoo import images, registry, runs
-
-    run_dir = pathlib.Path(run_dir)
-    out_root = pathlib.Path(out_root) if out_root else registry.SAVED_MODELS_DIR
-    target = out_root / name
-    if target.exists():
-        raise FileExistsError(f"A pretrained folder already exists; remove it first. Received: {target}")
-    gan = keras.models.load_model(runs.model_path(run_dir))
-    run = json.loads((run_dir / runs.RUN_FILE).read_text())
-    history = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines() if l.strip()]
-
-    out_root.mkdir(parents=True, exist_ok=True)
-    tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=out_root))
-    try:
-        (tmp / CONFIG).write_text(json.dumps(keras.saving.serialize_keras_object(gan), indent=1))
-        write_weights(gan, tmp / WEIGHTS)
-        (tmp / METADATA).write_text(json.dumps(_metadata(gan), indent=2) + "\n")
-        card = {"name": name, "files": {f: sha256_of(tmp / f) for f in (CONFIG, WEIGHTS, METADATA)}}
-        (tmp / CARD).write_text(json.dumps(card))
-        loaded = load_pretrained(tmp, compile=False)
-        images.save_png(_sample_grid(loaded), tmp / SAMPLES)
-        card["files"][SAMPLES] = sha256_of(tmp / SAMPLES)
-        recipe = registry.get_recipe(run["model"])
-        steps = int(np.asarray(gan.g_optimizer.iterations))
-        card.update({
-            "description": recipe.description,
-            "paper": recipe.paper,
-            "recipe": f"zoo_configs/{run['model']}.toml",
-            "overrides": run.get("overrides", {}),
-            "data": run["data"],
-            "training": {
-                "command": command,
-                "seed": run.get("seed"),
-                "epochs": len(history),
-                "generator_steps": steps,
-                "discriminator_steps": int(np.asarray(gan.d_optimizer.iterations)),
-                "wall_time_seconds": round(sum(r.get("seconds", 0) for r in history), 1),
-                "final_epoch_logs": {k: v for k, v in history[-1].items() if k != "epoch"},
-                "machine": _machine(),
-                "note": note,
-            },
-            "parameters": {"generator": loaded.generator.count_params(),
-                           "discriminator": loaded.discriminator.count_params()},
-            "weights_dtype": "float16 on disk (model.weights.h5), float32 when loaded",
-            "versions": {"tensorflow": __import__("tensorflow").__version__,
-                         "keras": keras.__version__},
-            "date": datetime.date.today().isoformat(),
-        })
-        if evaluate:
-            from ganzoo.metrics import evaluate as evaluate_fn
-
-            names = list(CARD_METRICS)
-            if loaded.num_classes is not None:
-                names += list(CONDITIONAL_CARD_METRICS)
-            report = evaluate_fn(loaded, data=run["data"], metrics=names,
-                                 num_samples=num_samples, progress=False)
-            check = evaluate_fn(loaded, data=run["data"], metrics=("fid",),
-                                num_samples=CHECK_SAMPLES, progress=False)
-            card["metrics"] = {
-                "command": f"ganzoo evaluate saved_models/{name} --data {run['data']} "
-                           f"--metrics {','.join(names)} --num-samples {num_samples}",
-                "summary": report["summary"],
-                "protocol": {"report": report.get("protocol"),
-                             **{k: v.get("protocol") for k, v in report["metrics"].items()}},
-            }
-            card["check"] = {"metric": "fid", "num_samples": CHECK_SAMPLES, "seed": 0,
-                             "value": check["summary"]["fid"]}
-        (tmp / CARD).write_text(json.dumps(card, indent=2) + "\n")
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description="Package a finished run as a pretrained zoo model.")
-    parser.add_argument("run_dir")
-    parser.add_argument("--name", required=True)
-    parser.add_argument("--command", required=True, help="the exact training command, for the card")
-    parser.add_argument("--out-root", default=None)
-    parser.add_argument("--num-samples", type=int, default=5000)
-    parser.add_argument("--note", default=None, help="e.g. what else ran on the machine")
-    args = parser.parse_args(argv)
-    print(package(args.run_dir, args.name, args.command, args.out_root,
-                  num_samples=args.num_samples, note=args.note))
-
-
-if __name__ == "__main__":
-    main()

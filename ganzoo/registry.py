@@ -50,16 +50,8 @@ import os
 import pathlib
 import tomllib
 
-ZOO_DIR = pathlib.Path(
-    os.environ.get(
-        "GANZOO_ZOO_CONFIGS", pathlib.Path(__file__).resolve().parent.parent / "zoo_configs"
-    )
-)
-SAVED_MODELS_DIR = pathlib.Path(
-    os.environ.get(
-        "GANZOO_SAVED_MODELS", pathlib.Path(__file__).resolve().parent.parent / "saved_models"
-    )
-)
+from ganzoo import paths
+
 
 # field -> (type or tuple of types, required)
 _FIELDS = {
@@ -240,17 +232,17 @@ def load_recipe(path):
 
 
 def _recipe_paths():
-    if not ZOO_DIR.is_dir():
+    if not paths.ZOO_DIR.is_dir():
         raise FileNotFoundError(
             f"The zoo_configs directory is missing (install ganzoo with `pip install -e .` from a "
-            f"checkout, or set GANZOO_ZOO_CONFIGS). Received: {ZOO_DIR}"
+            f"checkout, or set GANZOO_ZOO_CONFIGS). Received: {paths.ZOO_DIR}"
         )
-    return {p.stem: p for p in sorted(ZOO_DIR.glob("*.toml"))}
+    return {p.stem: p for p in sorted(paths.ZOO_DIR.glob("*.toml"))}
 
 
 def has_pretrained(name):
     """True when ``saved_models/<name>/`` holds a pretrained model card."""
-    return (SAVED_MODELS_DIR / name / "model_card.json").is_file()
+    return (paths.SAVED_MODELS_DIR / name / paths.CARD).is_file()
 
 
 def list_models(pattern="*", pretrained=False):
@@ -347,7 +339,7 @@ def create_model(name=None, pretrained=False, compile=True, seed=None, **overrid
         from ganzoo import pretrained as pretrained_lib
 
         folder = pathlib.Path(pretrained).expanduser()
-        if not (folder / "model_card.json").is_file():
+        if not (folder / paths.CARD).is_file():
             raise ValueError(
                 "pretrained must be True or a pretrained folder holding model_card.json, "
                 f"config.json and model.weights.h5. Received: pretrained={str(pretrained)!r}"
@@ -367,7 +359,7 @@ def create_model(name=None, pretrained=False, compile=True, seed=None, **overrid
     if pretrained:
         if not has_pretrained(name):
             raise ValueError(
-                f"No pretrained weights for '{name}' in {SAVED_MODELS_DIR}. Entries with "
+                f"No pretrained weights for '{name}' in {paths.SAVED_MODELS_DIR}. Entries with "
                 f"weights: {list_models(pretrained=True)}. Received: name={name!r}, pretrained=True"
             )
         from ganzoo import pretrained as pretrained_lib

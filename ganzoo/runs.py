@@ -19,9 +19,7 @@ import pathlib
 import tempfile
 import zipfile
 
-RUN_FILE = "run.json"
-CHECKPOINT = "checkpoint.keras"
-FINAL = "final.keras"
+from ganzoo.paths import CARD, CHECKPOINT, FINAL, RUN_FILE  # noqa: F401  (the run's file names)
 
 
 def model_path(run_dir):
@@ -45,12 +43,11 @@ def check_source(source):
             without a model file.
         ValueError: for an unknown zoo entry name (with close matches).
     """
-    from ganzoo import pretrained as pretrained_lib
     from ganzoo import registry
 
     path = pathlib.Path(str(source)).expanduser()
     if path.is_dir():
-        if not (path / pretrained_lib.CARD).is_file():
+        if not (path / CARD).is_file():
             model_path(path)
         return
     if path.suffix == ".keras":
@@ -117,7 +114,7 @@ def load_gan(source, pretrained=False):
 
     check_source(source)
     path = pathlib.Path(str(source)).expanduser()
-    if path.is_dir() and (path / pretrained_lib.CARD).is_file():
+    if path.is_dir() and (path / CARD).is_file():
         return pretrained_lib.load_pretrained(path)
     if path.is_dir():
         return load_model_file(model_path(path))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import ganzoo
-from ganzoo import pretrained, registry
+from ganzoo import paths, pretrained
 
 PRETRAINED = ganzoo.list_models(pretrained=True)
 
@@ -19,7 +19,7 @@ def test_the_mnist_entries_ship_pretrained_weights():
 @pytest.mark.parametrize("name", PRETRAINED)
 def test_pretrained_loads_offline_and_matches_its_card(name):
     gan = ganzoo.create_model(name, pretrained=True)
-    card = json.loads((registry.SAVED_MODELS_DIR / name / "model_card.json").read_text())
+    card = json.loads((paths.SAVED_MODELS_DIR / name / "model_card.json").read_text())
     recipe = ganzoo.get_recipe(name)
     images = gan.generate(8, seed=0)
     assert images.shape == (8, *recipe.image_shape) and images.dtype == np.float32
@@ -41,7 +41,7 @@ def test_pretrained_loads_offline_and_matches_its_card(name):
 def copy_of_pretrained(tmp_path):
     name = PRETRAINED[0]
     folder = tmp_path / name
-    shutil.copytree(registry.SAVED_MODELS_DIR / name, folder)
+    shutil.copytree(paths.SAVED_MODELS_DIR / name, folder)
     return folder
 
 
@@ -88,7 +88,7 @@ def test_weights_that_do_not_fit_the_config_are_refused_naming_the_file(copy_of_
     from ganzoo.checksums import sha256_of
 
     other = next(n for n in PRETRAINED if n != PRETRAINED[0])
-    shutil.copy(registry.SAVED_MODELS_DIR / other / "model.weights.h5", copy_of_pretrained)
+    shutil.copy(paths.SAVED_MODELS_DIR / other / "model.weights.h5", copy_of_pretrained)
     card = json.loads((copy_of_pretrained / "model_card.json").read_text())
     card["files"]["model.weights.h5"] = sha256_of(copy_of_pretrained / "model.weights.h5")
     (copy_of_pretrained / "model_card.json").write_text(json.dumps(card))
@@ -149,6 +149,38 @@ def test_a_conditional_pretrained_model_draws_the_requested_classes(name):
 
 @pytest.mark.parametrize("name", PRETRAINED)
 def test_every_card_reports_the_data_copying_test(name):
-    card = json.loads((registry.SAVED_MODELS_DIR / name / "model_card.json").read_text())
+    card = json.loads((paths.SAVED_MODELS_DIR / name / "model_card.json").read_text())
     assert card["metrics"]["summary"]["c_t"] > -3  # no significant copying (Meehan et al. 2020)
     assert card["metrics"]["protocol"]["data_copying"]["heldout_data"] == "mnist_5k:test"
+
+
+def test_ganzoo_package_writes_a_verified_folder_that_loads_the_run(tmp_path):
+    """`ganzoo package` on a tiny finished run: the folder it writes is what the tests trust."""
+    from ganzoo.cli import main
+    from ganzoo.cli.package_cmd import package
+    from ganzoo.train import train_run
+
+    overrides = {"latent_dim": 8, "generator": {"base_filters": 4}, "discriminator": {"base_filters": 4}}
+    run_dir = tmp_path / "run"
+    gan = train_run("dcgan_mnist", run_dir, steps=2, batch_size=16, verbose=0, jit_compile=False,
+                    recipe_overrides=overrides)
+    folder = package(run_dir, "tiny", "ganzoo train dcgan_mnist (tiny)", out_root=tmp_path / "zoo",
+                     num_samples=200, note="test")
+    assert {p.name for p in folder.iterdir()} == {
+        "config.json", "model.weights.h5", "metadata.json", "samples.png", "model_card.json"}
+    card = pretrained.verify(folder)  # every listed file matches its sha256
+    assert set(card["files"]) == {"config.json", "model.weights.h5", "metadata.json", "samples.png"}
+    assert card["training"]["command"] == "ganzoo train dcgan_mnist (tiny)"
+    assert card["training"]["generator_steps"] == 2 and card["training"]["note"] == "test"
+    assert card["metrics"]["protocol"]["fid"]["num_generated"] == 200
+    for key in ("fid", "kid", "precision", "recall", "modes_hit", "c_t"):
+        assert np.isfinite(card["metrics"]["summary"][key]), key
+    assert card["check"]["num_samples"] == 1000 and np.isfinite(card["check"]["value"])
+    # The folder loads the run's weights (stored as float16).
+    loaded = ganzoo.create_model(pretrained=str(folder))
+    for a, b in zip(loaded.sampling_generator.weights, gan.sampling_generator.weights):
+        np.testing.assert_allclose(np.array(a), np.array(b).astype(np.float16).astype(np.float32))
+    # An existing folder is never overwritten.
+    assert main(["package", str(run_dir), "--name", "tiny", "--command", "x", "--no-eval",
+                 "--out-root", str(tmp_path / "zoo")]) == 2
+    assert pretrained.verify(folder) == card

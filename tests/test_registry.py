@@ -6,7 +6,7 @@ import re
 import pytest
 
 import ganzoo
-from ganzoo import registry
+from ganzoo import paths, registry
 
 REQUIRED = {
     "dcgan_mnist", "dcgan_cifar10", "dcgan_celeba64", "wgan_gp_mnist",
@@ -17,7 +17,7 @@ REQUIRED = {
 def test_list_models_holds_every_recipe_file_sorted():
     names = ganzoo.list_models()
     assert REQUIRED <= set(names)
-    assert names == sorted(p.stem for p in registry.ZOO_DIR.glob("*.toml"))
+    assert names == sorted(p.stem for p in paths.ZOO_DIR.glob("*.toml"))
 
 
 def test_list_models_wildcard():
@@ -63,7 +63,7 @@ def _write_recipe(tmp_path, text):
 
 
 def _good_text():
-    return (registry.ZOO_DIR / "dcgan_mnist.toml").read_text()
+    return (paths.ZOO_DIR / "dcgan_mnist.toml").read_text()
 
 
 def test_malformed_recipe_names_file_and_missing_field(tmp_path):
@@ -99,7 +99,7 @@ def test_invalid_toml_names_the_file(tmp_path):
 
 
 def test_pretrained_request_without_weights_is_refused(monkeypatch, tmp_path):
-    monkeypatch.setattr(registry, "SAVED_MODELS_DIR", pathlib.Path(tmp_path))
+    monkeypatch.setattr(paths, "SAVED_MODELS_DIR", pathlib.Path(tmp_path))
     with pytest.raises(ValueError, match=r"No pretrained weights for 'dcgan_cifar10'.*Received: name='dcgan_cifar10', pretrained=True"):
         ganzoo.create_model("dcgan_cifar10", pretrained=True)
 

@@ -1,4 +1,4 @@
-"""The `ganzoo` command line: list, train, sample, export, evaluate.
+"""The `ganzoo` command line: list, train, sample, export, evaluate, package.
 
 Each sub-command lives in its own module with ``add_parser(subparsers)`` (which
 sets ``func``) and only parses arguments and calls the library.
@@ -17,7 +17,7 @@ import sys
 import zipfile
 
 # sub-command name -> module under ganzoo.cli
-COMMANDS = ("list", "train", "sample", "export", "evaluate")
+COMMANDS = ("list", "train", "sample", "export", "evaluate", "package")
 
 #: Exit status of a command refused for bad input (also argparse's).
 USAGE_ERROR = 2

@@ -33,7 +33,7 @@ def cards_table(names):
     """The README's markdown table of pretrained models, read from their model cards."""
     import json
 
-    from ganzoo import registry
+    from ganzoo import paths
 
     rows = [
         "| entry | samples (seed 0) | FID | KID | precision | recall | modes hit | KL(modes) | IS | C_T "
@@ -45,7 +45,7 @@ def cards_table(names):
         return "-" if value is None else format(value, spec)
 
     for name in names:
-        card = json.loads((registry.SAVED_MODELS_DIR / name / "model_card.json").read_text())
+        card = json.loads((paths.SAVED_MODELS_DIR / name / paths.CARD).read_text())
         m, t = card["metrics"]["summary"], card["training"]
         conditional = "-"
         if "conditional_accuracy" in m:

@@ -31,12 +31,13 @@ import pathlib
 
 import numpy as np
 
+from ganzoo import paths
 from ganzoo.checksums import sha256_of
 from ganzoo.metrics import _checks
 
 MNIST_CLASSIFIER_NAME = "mnist_5k_classifier"
-MNIST_CLASSIFIER_DIR = "mnist_classifier"
-MODEL_CARD = "model_card.json"
+MNIST_CLASSIFIER_DIR = paths.MNIST_CLASSIFIER
+MODEL_CARD = paths.CARD
 FEATURE_LAYER = "features"
 INCEPTION_NAME = "inception_v3"
 INCEPTION_SIZE = (299, 299)
@@ -140,12 +141,10 @@ class FeatureExtractor:
 def default_classifier_dir():
     """``<saved models>/mnist_classifier``: under ``$GANZOO_SAVED_MODELS`` (the
     registry's folder) if it holds one, else in this checkout's ``saved_models/``."""
-    from ganzoo import registry
-
-    configured = pathlib.Path(registry.SAVED_MODELS_DIR) / MNIST_CLASSIFIER_DIR
+    configured = pathlib.Path(paths.SAVED_MODELS_DIR) / MNIST_CLASSIFIER_DIR
     if (configured / MODEL_CARD).is_file():
         return configured
-    return pathlib.Path(__file__).resolve().parents[2] / "saved_models" / MNIST_CLASSIFIER_DIR
+    return paths.CHECKOUT_SAVED_MODELS_DIR / MNIST_CLASSIFIER_DIR
 
 
 def read_model_card(directory=None):
