@@ -65,3 +65,16 @@ def test_imports_go_downward_only(path):
     ]
     assert not upward, upward
 
+
+def test_metrics_modules_and_functions_are_reachable_under_distinct_names():
+    import importlib
+
+    from ganzoo import metrics
+
+    for name in ("fid", "kid", "inception_score", "precision_recall", "mode_coverage", "data_copying"):
+        assert callable(getattr(metrics, name)), name  # the public function
+    # Each metric's module is importable and is a module, not the function.
+    for module in ("frechet", "kernel_distance", "inception", "improved_precision_recall", "modes",
+                   "copying", "reconstruction"):
+        loaded = importlib.import_module(f"ganzoo.metrics.{module}")
+        assert isinstance(loaded, type(importlib)), module

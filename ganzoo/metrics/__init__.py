@@ -4,22 +4,34 @@
     report["summary"]     # {"fid": ..., "kid": ..., "precision": ..., "recall": ..., ...}
     report["metrics"]["fid"]["protocol"]   # extractor, sample counts, reference split, resize, params
 
-One module per metric (pure NumPy/SciPy on feature matrices, float64):
+One module per metric (pure NumPy/SciPy on feature matrices, float64); the
+package exports each metric's function, and the modules have other names, so
+both stay reachable (``ganzoo.metrics.fid`` is the function,
+``ganzoo.metrics.frechet`` its module):
 
-* `fid`: Fréchet Inception Distance (Heusel et al. 2017, arXiv:1706.08500), from
-  streaming `FeatureStats`.
-* `kid`: Kernel Inception Distance (Binkowski et al. 2018, arXiv:1801.01401).
-* `inception_score`: Inception Score (Salimans et al. 2016, arXiv:1606.03498).
-* `precision_recall`: improved precision and recall (Kynkäänniemi et al. 2019,
-  arXiv:1904.06991).
-* `mode_coverage`: modes hit, class histogram and KL(sample || data).
-* `reconstruction`: latent-recovery error of held-out real images.
-* `data_copying`: the C_T test for training-set copying (Meehan et al. 2020,
-  arXiv:2004.05675).
+============================ ==================== =====================================
+function                     module               source
+============================ ==================== =====================================
+`fid`, `frechet_distance`    `frechet`            Fréchet Inception Distance (Heusel et
+                                                  al. 2017, arXiv:1706.08500), from
+                                                  streaming `FeatureStats`
+`kid`                        `kernel_distance`    Kernel Inception Distance (Binkowski
+                                                  et al. 2018, arXiv:1801.01401)
+`inception_score`            `inception`          Inception Score (Salimans et al.
+                                                  2016, arXiv:1606.03498)
+`precision_recall`           `improved_precision_ improved precision and recall
+                             recall`              (Kynkäänniemi et al. 2019,
+                                                  arXiv:1904.06991)
+`mode_coverage`              `modes`              modes hit, class histogram and
+                                                  KL(sample || data)
+`reconstruction_error`       `reconstruction`     latent-recovery error of held-out
+                                                  real images
+`data_copying`               `copying`            the C_T test for training-set copying
+                                                  (Meehan et al. 2020, arXiv:2004.05675)
+============================ ==================== =====================================
 
-The package exports each metric's function under its module's name (so after
-``import ganzoo.metrics``, ``ganzoo.metrics.fid`` is the function); import
-helpers from the modules, e.g. ``from ganzoo.metrics.fid import sqrtm_product``.
+Helpers are imported from the modules, e.g.
+``from ganzoo.metrics.frechet import sqrtm_product``.
 
 `extractors` maps images to features/probabilities (the offline MNIST classifier
 shipped in ``saved_models/mnist_classifier``, or InceptionV3); `evaluate` and
@@ -27,7 +39,7 @@ shipped in ``saved_models/mnist_classifier``, or InceptionV3); `evaluate` and
 """
 
 from ganzoo.metrics.callback import EvaluationCallback
-from ganzoo.metrics.data_copying import data_copying
+from ganzoo.metrics.copying import data_copying
 from ganzoo.metrics.evaluate import DEFAULT_METRICS, METRICS, Evaluator, evaluate, resolve_metrics
 from ganzoo.metrics.extractors import (
     FeatureExtractor,
@@ -36,11 +48,11 @@ from ganzoo.metrics.extractors import (
     get_extractor,
     load_mnist_classifier,
 )
-from ganzoo.metrics.fid import FeatureStats, fid, fid_from_stats, frechet_distance
-from ganzoo.metrics.inception_score import inception_score
-from ganzoo.metrics.kid import kid
-from ganzoo.metrics.mode_coverage import mode_coverage
-from ganzoo.metrics.precision_recall import precision_recall
+from ganzoo.metrics.frechet import FeatureStats, fid, fid_from_stats, frechet_distance
+from ganzoo.metrics.inception import inception_score
+from ganzoo.metrics.kernel_distance import kid
+from ganzoo.metrics.modes import mode_coverage
+from ganzoo.metrics.improved_precision_recall import precision_recall
 from ganzoo.metrics.reconstruction import reconstruction_error
 
 __all__ = [

@@ -5,16 +5,38 @@ import numpy as np
 from ganzoo.metrics import _checks
 from ganzoo.validation import check_class_ids
 
-#: Largest batch used to read a source; a divisor of its size is chosen so that
-#: `ganzoo.data.load`'s ``drop_remainder=True`` drops nothing.
+#: Images per batch read from a source (the last batch holds the remainder).
 _MAX_READ_BATCH = 500
 
 
 def _divisor_batch(num):
+    """The largest divisor of `num` up to `_MAX_READ_BATCH`: `ganzoo.data.load`
+    batches with ``drop_remainder=True``, so only a divisor reads every image."""
     for b in range(min(_MAX_READ_BATCH, num), 0, -1):
         if num % b == 0:
             return b
     return 1
+
+
+def rebatch(batches, size):
+    """Regroups a stream of ``(images, labels or None)`` batches into batches of `size`.
+
+    Every batch but the last holds exactly `size` images, whatever the sizes
+    read; the order is kept.
+    """
+    xs, ys, held = [], [], 0
+    for x, y in batches:
+        xs.append(x)
+        ys.append(y)
+        held += x.shape[0]
+        while held >= size:
+            x_all = np.concatenate(xs) if len(xs) > 1 else xs[0]
+            y_all = None if ys[0] is None else (np.concatenate(ys) if len(ys) > 1 else ys[0])
+            yield x_all[:size], (None if y_all is None else y_all[:size])
+            xs, ys = [x_all[size:]], [None if y_all is None else y_all[size:]]
+            held -= size
+    if held:
+        yield (np.concatenate(xs), None if ys[0] is None else np.concatenate(ys))
 
 
 def _name(data):
@@ -68,14 +90,19 @@ def iter_batches(data, split="train", image_shape=None, labels=True, limit=None)
     kwargs = {}
     if image_shape is not None:
         kwargs = {"image_size": tuple(image_shape[:2]), "channels": int(image_shape[2])}
+    read_batch = _divisor_batch(info.num_examples)
     ds = data_lib.load(
         data,
-        batch_size=_divisor_batch(info.num_examples),
+        batch_size=read_batch,
         split=split,
         labels=has_labels,
         shuffle=False,
         **kwargs,
     )
+    if read_batch < min(_MAX_READ_BATCH, info.num_examples):
+        # No large divisor (e.g. a prime number of images): regroup the small
+        # batches in the pipeline, so the images still come 500 at a time.
+        ds = ds.unbatch().batch(_MAX_READ_BATCH).prefetch(2)
     num = info.num_examples if limit is None else min(limit, info.num_examples)
 
     def batches():

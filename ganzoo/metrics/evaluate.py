@@ -32,19 +32,21 @@ import time
 
 import numpy as np
 import tensorflow as tf
+import keras
 
 from ganzoo.metrics import _checks
 from ganzoo.metrics import extractors as extractors_lib
-from ganzoo.metrics._reference import iter_batches, load_arrays
-from ganzoo.metrics.fid import FeatureStats, fid_from_stats
-from ganzoo.metrics.fid import fid as fid_features
+from ganzoo.metrics._reference import iter_batches, load_arrays, rebatch
+from ganzoo.metrics.frechet import FeatureStats, fid_from_stats
+from ganzoo.metrics.frechet import fid as fid_features
 from ganzoo.validation import check_class_ids
-from ganzoo.metrics.inception_score import inception_score
-from ganzoo.metrics.data_copying import data_copying
-from ganzoo.metrics.kid import kid
-from ganzoo.metrics.mode_coverage import mode_coverage
-from ganzoo.metrics.precision_recall import precision_recall
+from ganzoo.metrics.inception import inception_score
+from ganzoo.metrics.copying import data_copying
+from ganzoo.metrics.kernel_distance import kid
+from ganzoo.metrics.modes import mode_coverage
+from ganzoo.metrics.improved_precision_recall import precision_recall
 from ganzoo.metrics.reconstruction import reconstruction_error
+from ganzoo.networks import inference
 
 METRICS = (
     "fid", "kid", "inception_score", "precision_recall", "mode_coverage", "reconstruction",
@@ -270,25 +272,26 @@ class Evaluator:
         stats = FeatureStats() if need_feats else None
         bar = _progbar(num, f"Reference features ({name}, {num} images)", progress)
         done = 0
-        for images, y in batches:  # streamed: the images are never all in memory
+        # Streamed (the images are never all in memory) and regrouped into batches of
+        # `batch_size` across the batches read: one extractor call per full batch, one
+        # smaller call at the end, whatever the number of images.
+        for chunk, y in rebatch(batches, self.batch_size):
             if want_labels:
                 if y is None:
                     raise ValueError(
                         f"intra_fid needs the reference images' labels. Received: unlabelled {name}"
                     )
                 labels.append(y)
-            for start in range(0, images.shape[0], self.batch_size):
-                chunk = images[start : start + self.batch_size]
-                # Scale decided already: by ganzoo.data.load, or on the whole array.
-                f, p = extractor(chunk, need_probs, known_scale=True)
-                if need_feats:
-                    feats.append(f)
-                    stats.update(f)
-                if need_probs:
-                    probs.append(p)
-                done += chunk.shape[0]
-                if bar is not None:
-                    bar.update(done)
+            # Scale decided already: by ganzoo.data.load, or on the whole array.
+            f, p = extractor(chunk, need_probs, known_scale=True)
+            if need_feats:
+                feats.append(f)
+                stats.update(f)
+            if need_probs:
+                probs.append(p)
+            done += chunk.shape[0]
+            if bar is not None:
+                bar.update(done)
         if done < 2:
             raise ValueError(f"The reference data needs at least 2 images. Received: {done} from {name}")
         self._reference = {
@@ -337,6 +340,12 @@ class Evaluator:
         if gan.num_classes is not None:
             labels = (np.arange(num_samples) % gan.num_classes).astype("int32")
         net = gan.sampling_generator
+        if isinstance(net, keras.Layer):
+            # The same compiled call as `gan.generate` (one trace for every batch size).
+            sample = inference.compiled(net)
+        else:  # a stand-in that is not a Keras network (e.g. NumPy lookups): called as is
+            def sample(inputs):
+                return net(inputs, training=False)
         feats, probs, kept = [], [], []
         stats = FeatureStats() if need_feats else None
         bar = _progbar(num_samples, f"Generated samples ({num_samples})", progress)
@@ -346,7 +355,7 @@ class Evaluator:
                 zb if labels is None
                 else [zb, tf.convert_to_tensor(labels[start : start + self.batch_size])]
             )
-            images = np.asarray(net(inputs, training=False), dtype=np.float32)
+            images = np.asarray(sample(inputs), dtype=np.float32)
             # A generator's output is [-1, 1] by construction, even if a batch is all bright.
             images = _checks.images(images, "Generated images", shape=tuple(gan.image_shape),
                                     known_scale=True)

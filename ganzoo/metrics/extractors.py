@@ -12,18 +12,23 @@ Two extractors ship:
 * ``"inception_v3"`` (`InceptionV3Extractor`), the standard for FID/KID/IS
   (Szegedy et al. 2016, "Rethinking the Inception Architecture for Computer
   Vision", arXiv:1512.00567): ``keras.applications.InceptionV3`` with ImageNet
-  weights. Features are the 2048-d "pool3" activations
-  (``include_top=False, pooling="avg"``); probabilities, for IS, the 1000-way
-  softmax of the same network with its top (``include_top=True``; its
-  ``avg_pool`` layer gives the same features). Images are resized from their
-  size to 299x299 with bilinear interpolation (``tf.image.resize``, no
-  antialiasing), gray is repeated to RGB, and the [-1, 1] range is kept (it is
-  what `keras.applications.inception_v3.preprocess_input` produces). The
-  ImageNet weights (about 90 MB) are downloaded by Keras on first use and cached
-  in ``~/.keras/models``; without a network that fails, so use it only where a
+  weights. Features are the 2048-d "pool3" activations (its ``avg_pool``
+  layer, what ``include_top=False, pooling="avg"`` returns); probabilities, for
+  IS, the 1000-way softmax of its top. One network (``include_top=True``) gives
+  both in one call, so asking for features and then probabilities builds
+  InceptionV3 once. Images are resized from their size to 299x299 with
+  bilinear interpolation (``tf.image.resize``, no antialiasing), gray is
+  repeated to RGB, and the [-1, 1] range is kept (it is what
+  `keras.applications.inception_v3.preprocess_input` produces). The ImageNet
+  weights with the top (about 92 MB) are downloaded by Keras on first use and
+  cached in ``~/.keras/models``; without a network that fails, so use it only where a
   download is possible or the cache is filled. Numbers from Keras' InceptionV3
   are close to, but not identical with, those of the TF1 graph of the original
   FID and IS code: compare only numbers computed with the same extractor.
+
+Both run compiled (`ganzoo.networks.inference.compiled`: one `tf.function` per network
+and image shape, any batch size), in batches of `FeatureExtractor.batch_size`
+images with a smaller last batch, so any number of images is fine.
 """
 
 import json
@@ -34,6 +39,7 @@ import numpy as np
 from ganzoo import paths
 from ganzoo.checksums import sha256_of
 from ganzoo.metrics import _checks
+from ganzoo.networks import inference
 
 MNIST_CLASSIFIER_NAME = "mnist_5k_classifier"
 MNIST_CLASSIFIER_DIR = paths.MNIST_CLASSIFIER
@@ -112,7 +118,13 @@ class FeatureExtractor:
         """Class probabilities ``(N, C)`` float32 of images ``(N, H, W, C)`` in [-1, 1]."""
         return self._batched(images, batch_size, True)[1]
 
+    def features_and_probabilities(self, images, batch_size=None):
+        """``(features (N, D), probabilities (N, C))`` from one pass over the images."""
+        return self._batched(images, batch_size, True)
+
     def _batched(self, images, batch_size, need_probs):
+        # `batch_size` images per call and the remainder in the last one: any N works
+        # (a prime N too), and the compiled networks take any batch size without retracing.
         batch_size = _checks.positive_int("batch_size", batch_size or self.batch_size)
         images = np.asarray(images)
         if images.ndim != 4 or images.shape[0] == 0:
@@ -226,7 +238,7 @@ class MNISTClassifierExtractor(FeatureExtractor):
         self.num_classes = int(model.outputs[0].shape[-1])
 
     def _forward(self, images, need_probs):
-        feats, probs = self._net(images, training=False)
+        feats, probs = inference.compiled(self._net)(images)
         return feats.numpy(), (probs.numpy() if need_probs else None)
 
     def protocol(self):
@@ -268,8 +280,10 @@ def inception_preprocess(images):
 class InceptionV3Extractor(FeatureExtractor):
     """2048-d pool3 features (and 1000-way ImageNet probabilities) of InceptionV3.
 
-    The network is built, and its ImageNet weights downloaded (once; cached by
-    Keras), only at the first call.
+    One network, InceptionV3 with its top, gives the features (its ``avg_pool``
+    layer) and the probabilities in a single call. It is built, and its ImageNet
+    weights downloaded (once; cached by Keras), only at the first call, and then
+    serves every call of this extractor.
     """
 
     name = INCEPTION_NAME
@@ -280,29 +294,23 @@ class InceptionV3Extractor(FeatureExtractor):
     batch_size = 32
 
     def __init__(self):
-        self._features_net = None
-        self._full_net = None
+        self._net = None
 
-    def _networks(self, need_probs):
+    def _network(self):
+        """``299x299x3 -> [pool3 features, probabilities]``, built at the first call only."""
         import keras
 
-        if need_probs and self._full_net is None:
+        if self._net is None:
             full = keras.applications.InceptionV3(include_top=True, weights="imagenet")
-            self._full_net = keras.Model(
+            self._net = keras.Model(
                 full.inputs[0], [full.get_layer("avg_pool").output, full.outputs[0]]
             )
-        if not need_probs and self._full_net is None and self._features_net is None:
-            self._features_net = keras.applications.InceptionV3(
-                include_top=False, pooling="avg", weights="imagenet", input_shape=INCEPTION_SIZE + (3,)
-            )
+        return self._net
 
     def _forward(self, images, need_probs):
-        self._networks(need_probs)
-        x = inception_preprocess(images)
-        if self._full_net is not None:
-            feats, probs = self._full_net(x, training=False)
-            return feats.numpy(), (probs.numpy() if need_probs else None)
-        return self._features_net(x, training=False).numpy(), None
+        # The resize runs inside the same compiled function as the network.
+        feats, probs = inference.compiled(self._network(), inception_preprocess)(images)
+        return feats.numpy(), (probs.numpy() if need_probs else None)
 
     def protocol(self):
         out = super().protocol()
