@@ -217,12 +217,13 @@ def train_run(
         else:
             dataset = dataset.repeat()
 
-    out.mkdir(parents=True, exist_ok=True)
-    run_file.write_text(json.dumps(settings, indent=2) + "\n")
-
+    # The model and its optimizers before anything is written: a setting refused
+    # there leaves no run directory behind.
     with strategy.scope():
         gan = registry.build_from_recipe(recipe, seed=seed)
         gan.compile(jit_compile=jit_compile)
+    out.mkdir(parents=True, exist_ok=True)
+    run_file.write_text(json.dumps(settings, indent=2) + "\n")
 
     # Epoch-end order matters for a kill at any moment: outputs first, the backup
     # last, so a resumed run redoes (and rewrites) any epoch its backup lacks.

@@ -365,3 +365,284 @@ def test_train_runs_the_recipes_train_steps_by_default(tmp_path, digits_npz):
             "--out", str(out), *TINY_SET]
     assert main(args) == 0
     assert int(keras.models.load_model(out / "final.keras").g_optimizer.iterations) == 6
+
+
+# --- train options: each one's effect on the run (coverage gaps) ----------------------
+
+
+@pytest.fixture(scope="module")
+def options_run(tmp_path_factory, digits_npz):
+    """One generator step of dcgan_cifar10 (32x32x3, no EMA in its recipe) on the 28x28 gray
+    digits with --resize --lr --lr-schedule --ema --d-steps --strategy --precision. Records the
+    GAN as built, the strategy it was built under and its generator's initial weights."""
+    import keras
+    import tensorflow as tf
+
+    out = tmp_path_factory.mktemp("options") / "run"
+    built = {}
+    build = registry.build_from_recipe
+
+    def spy(recipe, seed=None):
+        gan = build(recipe, seed=seed)
+        built.update(gan=gan, strategy=tf.distribute.get_strategy(),
+                     initial=[np.array(v) for v in gan.generator.weights])
+        return gan
+
+    args = ["train", "dcgan_cifar10", "--data", str(digits_npz), "--steps", "1", "--batch-size", "8",
+            "--resize", "--lr", "5e-4", "--lr-schedule", "inverse_sqrt", "--ema", "0.5", "--d-steps", "2",
+            "--strategy", "mirrored", "--precision", "mixed_bfloat16", "--out", str(out), *TINY_SET]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(registry, "build_from_recipe", spy)
+        try:
+            assert main(args) == 0
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
+    return {"out": out, "run": json.loads((out / "run.json").read_text()),
+            "final": keras.models.load_model(out / "final.keras"), **built}
+
+
+def test_train_options_are_recorded_as_recipe_overrides(options_run):
+    run = options_run["run"]
+    schedule = {"learning_rate": 5e-4, "schedule": "inverse_sqrt"}
+    assert run["overrides"] == {
+        "generator": {"base_filters": 4}, "discriminator": {"base_filters": 4}, "latent_dim": 8,
+        "batch_size": 8, "d_steps": 2, "ema_decay": 0.5, "d_optimizer": schedule, "g_optimizer": schedule,
+    }
+    assert run["precision"] == "mixed_bfloat16" and run["steps"] == 1
+
+
+def test_train_lr_and_lr_schedule_set_both_optimizers(options_run):
+    from ganzoo.optimizers import InverseSqrtDecay
+
+    gan = options_run["final"]
+    assert registry.get_recipe("dcgan_cifar10").d_optimizer.get("schedule", "constant") == "constant"
+    for opt, divisor in ((gan.g_optimizer, 1), (gan.d_optimizer, 2)):
+        schedule = opt._learning_rate
+        assert isinstance(schedule, InverseSqrtDecay) and schedule.step_divisor == divisor
+        assert float(schedule(0)) == pytest.approx(5e-4)
+        # after one generator iteration (2 discriminator steps): j = 1 for both players
+        assert float(opt.learning_rate) == pytest.approx(5e-4 / np.sqrt(2), rel=1e-6)
+
+
+def test_train_d_steps_makes_that_many_discriminator_steps(options_run):
+    gan = options_run["final"]
+    assert registry.get_recipe("dcgan_cifar10").d_steps == 1
+    assert gan.d_steps == 2
+    assert int(gan.g_optimizer.iterations) == 1 and int(gan.d_optimizer.iterations) == 2
+
+
+def test_train_ema_keeps_an_ema_generator_with_that_decay(options_run):
+    gan = options_run["final"]
+    assert registry.get_recipe("dcgan_cifar10").ema_decay is None
+    assert gan.ema_decay == 0.5 and gan.ema_generator is not None
+    # one update of the copy made at build time: ema = 0.5 * initial + 0.5 * trained
+    for w0, w, ema in zip(options_run["initial"], gan.generator.weights, gan.ema_generator.weights):
+        np.testing.assert_allclose(np.array(ema), 0.5 * w0 + 0.5 * np.array(w), rtol=1e-6, atol=1e-7)
+    assert not all(np.array_equal(w0, np.array(w))
+                   for w0, w in zip(options_run["initial"], gan.generator.weights))  # it trained
+
+
+def test_train_resize_upscales_smaller_images(options_run, digits_npz, tmp_path, capsys):
+    assert options_run["final"].image_shape == (32, 32, 3)
+    grid = np.array(Image.open(options_run["out"] / "samples" / "epoch_001.png"))
+    assert grid.shape == (8 * 34 + 2, 8 * 34 + 2, 3)  # 64 tiles of 32x32x3
+    # without --resize the 28x28 digits are refused before anything is written
+    out = tmp_path / "run"
+    assert main(["train", "dcgan_cifar10", "--data", str(digits_npz), "--steps", "1", "--batch-size", "8",
+                 "--out", str(out), *TINY_SET]) == 2
+    err = capsys.readouterr().err
+    assert "smaller than image_size=(32, 32)" in err and "resize" in err, err
+    assert not out.exists()
+
+
+def test_train_strategy_builds_and_trains_the_model_under_it(options_run):
+    import tensorflow as tf
+
+    assert isinstance(options_run["strategy"], tf.distribute.MirroredStrategy)
+    assert all(isinstance(v.value, tf.distribute.DistributedValues)
+               for v in options_run["gan"].generator.weights)
+    assert int(options_run["gan"].g_optimizer.iterations.numpy()) == 1  # trained under it too
+
+
+def test_train_precision_sets_the_models_dtype_policy(options_run):
+    gan = options_run["gan"]  # as built and trained
+    assert gan.dtype_policy.name == gan.generator.dtype_policy.name == "mixed_bfloat16"
+    assert gan.generator.compute_dtype == gan.discriminator.compute_dtype == "bfloat16"
+    assert all(v.dtype == "float32" for v in gan.generator.weights + gan.discriminator.weights)
+    final = options_run["final"]  # loaded back under the default float32 policy
+    assert final.dtype_policy.name == "mixed_bfloat16"
+    images = final.generate(2, seed=0)
+    assert images.dtype == np.float32 and np.all(np.isfinite(images))
+
+
+def test_a_mixed_precision_run_reloads_with_its_networks_policy(options_run):
+    final = options_run["final"]  # loaded under float32; the GAN itself says mixed_bfloat16
+    assert final.generator.dtype_policy.name == final.dtype_policy.name == "mixed_bfloat16"
+
+
+def test_linear_lr_schedule_decays_over_the_runs_steps():
+    from ganzoo.train import _overrides_for
+
+    recipe = registry.get_recipe("dcgan_cifar10")
+    table = {"schedule": "linear", "decay_steps": 7}
+    assert _overrides_for(recipe, lr_schedule="linear", total_steps=7) == {"d_optimizer": table,
+                                                                          "g_optimizer": table}
+    # without --steps (the default length, or --epochs): the recipe's train_steps
+    assert _overrides_for(recipe, lr_schedule="linear")["g_optimizer"]["decay_steps"] == recipe.train_steps
+    assert _overrides_for(recipe) == {}
+
+
+def test_optimizer_settings_refused_at_compile_leave_nothing_behind(tmp_path, digits_npz, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "dcgan_mnist", "--data", str(digits_npz), "--steps", "1", "--batch-size", "8",
+                 "--set", "d_optimizer.beta1=0.5", "--out", str(out), *TINY_SET]) == 2
+    assert "Argument(s) not recognized: {'beta1': 0.5}" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def folder_with_a_corrupt_file(tmp_path_factory):
+    """15 readable 28x28 gray PNGs and one corrupt one: 15 images make 1 batch of 8, 16 would make 2."""
+    root = tmp_path_factory.mktemp("folder") / "images"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(15):
+        Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8)).save(root / f"{i:02d}.png")
+    (root / "07_broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(200))
+    return root
+
+
+def test_train_skip_corrupt_skips_an_unreadable_file_of_a_folder(folder_with_a_corrupt_file, tmp_path, capsys):
+    import keras
+
+    base = ["train", "dcgan_mnist", "--data", str(folder_with_a_corrupt_file), "--epochs", "1",
+            "--batch-size", "8", *TINY_SET]
+    refused = tmp_path / "refused"
+    assert main([*base, "--out", str(refused)]) == 2
+    err = capsys.readouterr().err
+    assert "1 of 16 image files" in err and "07_broken.png" in err and "skip_corrupt" in err, err
+    assert not refused.exists()
+
+    out = tmp_path / "run"
+    with pytest.warns(UserWarning, match=r"Skipped 1 of 16 image files .*07_broken\.png"):
+        assert main([*base, "--skip-corrupt", "--out", str(out)]) == 0
+    # one pass over the 15 readable images at 8 per step: 1 step (16 images would give 2)
+    assert int(keras.models.load_model(out / "final.keras").g_optimizer.iterations) == 1
+
+
+# --- sample, list, export, evaluate options -----------------------------------------
+
+
+def test_sample_pretrained_zoo_entry_writes_individual_pngs(tmp_path):
+    import ganzoo
+    from ganzoo import images
+
+    folder = tmp_path / "one_by_one"
+    assert main(["sample", "dcgan_mnist", "--pretrained", "--num", "5", "--seed", "3",
+                 "--out", str(tmp_path / "grid.png"), "--individual", str(folder),
+                 "--npz", str(tmp_path / "s.npz")]) == 0
+    samples = np.load(tmp_path / "s.npz")["images"]
+    np.testing.assert_allclose(samples, ganzoo.create_model("dcgan_mnist", pretrained=True).generate(5, seed=3),
+                               atol=1e-5)
+    assert sorted(p.name for p in folder.iterdir()) == [f"{i:05d}.png" for i in range(5)]
+    tiles = images.to_uint8(samples)
+    for i in range(5):
+        np.testing.assert_array_equal(np.array(Image.open(folder / f"{i:05d}.png")), tiles[i, ..., 0])
+    # a zoo name without --pretrained: a fresh, untrained model of that entry
+    assert main(["sample", "dcgan_mnist", "--num", "5", "--seed", "3", "--out", str(tmp_path / "fresh.png"),
+                 "--npz", str(tmp_path / "fresh.npz")]) == 0
+    fresh = np.load(tmp_path / "fresh.npz")["images"]
+    assert fresh.shape == samples.shape and np.abs(fresh - samples).mean() > 0.1
+    assert fresh.std() < samples.std()  # untrained: nearly uniform gray, unlike the trained digits
+
+
+def test_list_pattern_and_pretrained_filter(capsys):
+    import fnmatch
+
+    def listed(*argv):
+        assert main(["list", *argv]) == 0
+        return [line.split()[0] for line in capsys.readouterr().out.strip().splitlines()]
+
+    everything = registry.list_models()
+    shipped = [n for n in everything if (paths.SAVED_MODELS_DIR / n / paths.CARD).is_file()]
+    assert listed("sngan*") == [n for n in everything if fnmatch.fnmatch(n, "sngan*")]
+    assert listed("*cifar10*") == [n for n in everything if "cifar10" in n] and "dcgan_cifar10" in everything
+    assert listed("--pretrained") == shipped and 0 < len(shipped) < len(everything)
+    assert listed("dcgan*", "--pretrained") == [n for n in shipped if n.startswith("dcgan")] == ["dcgan_mnist"]
+    assert main(["list", "--pretrained"]) == 0
+    assert all(line.endswith("[pretrained]") for line in capsys.readouterr().out.strip().splitlines())
+
+
+def test_export_name_no_warmup_and_overwrite(tmp_path, capsys):
+    from conftest import tiny_model
+    from ganzoo import export
+
+    run_dir = tmp_path / "my_run"
+    run_dir.mkdir()
+    tiny_model("dcgan_mnist").save(run_dir / "final.keras")
+    serving = tmp_path / "serving"
+    base = ["export", str(run_dir), "--out", str(serving), "--name", "digits", "--max-num", "4"]
+    assert main([*base, "--no-warmup"]) == 0
+    version = serving / "digits" / "1"
+    assert (version / "saved_model.pb").is_file()
+    assert not (version / export.WARMUP_FILE).exists() and not (version / "assets.extra").exists()
+    assert sorted(p.name for p in serving.iterdir()) == ["digits"]  # not the run's name
+    assert "'digits' version 1" in capsys.readouterr().out
+    stamp = (version / "saved_model.pb").stat().st_mtime_ns
+    # an existing version is refused without --overwrite, and left as it was
+    assert main([*base, "--version", "1"]) == 2
+    assert "Version 1 of 'digits' exists" in capsys.readouterr().err
+    assert (version / "saved_model.pb").stat().st_mtime_ns == stamp
+    # --overwrite replaces it: this export has the warm-up requests the first one lacked
+    assert main([*base, "--version", "1", "--overwrite"]) == 0
+    assert (version / export.WARMUP_FILE).is_file()
+    assert export.list_versions(serving / "digits") == [1]
+    assert sorted(p.name for p in (serving / "digits").iterdir()) == ["1"]  # no temporary left
+
+
+def test_evaluate_records_split_extractor_and_reconstruction_settings(tmp_path):
+    report_path = tmp_path / "eval.json"
+    assert main(["evaluate", "dcgan_mnist", "--pretrained", "--metrics", "fid,recon", "--num-samples", "80",
+                 "--split", "test", "--heldout-split", "train", "--extractor", "mnist_5k_classifier",
+                 "--recon-images", "3", "--recon-steps", "2", "--out", str(report_path), "--no-progress"]) == 0
+    report = json.loads(report_path.read_text())
+    protocol = report["protocol"]
+    assert protocol["reference"] == "mnist_5k" and protocol["split"] == "test"
+    assert protocol["num_reference"] == 500  # mnist_5k's test split (train: 4,500)
+    assert protocol["extractor"] == "mnist_5k_classifier" and protocol["heldout_split"] == "train"
+    fid = report["metrics"]["fid"]["protocol"]
+    assert fid["split"] == "test" and fid["num_generated"] == 80
+    recon = report["metrics"]["reconstruction"]
+    assert recon["protocol"]["split"] == "train" and recon["protocol"]["num_reference"] == 3
+    assert recon["protocol"]["params"]["steps"] == 2
+    assert np.isfinite(recon["mse"]) and report["summary"]["recon_mse"] == recon["mse"]
+    # --pretrained evaluated the shipped weights: a fresh model of the entry is far worse
+    fresh_path = tmp_path / "fresh.json"
+    assert main(["evaluate", "dcgan_mnist", "--metrics", "fid", "--num-samples", "80", "--split", "test",
+                 "--out", str(fresh_path), "--no-progress"]) == 0
+    fresh = json.loads(fresh_path.read_text())["summary"]["fid"]
+    assert fresh > 3 * report["summary"]["fid"], (fresh, report["summary"]["fid"])
+
+
+@pytest.mark.parametrize("n, cols, rows", [(7, 3, 3), (5, None, 2), (6, 4, 2)])
+def test_sample_grid_puts_image_i_at_row_major_tile_i(n, cols, rows):
+    # The grid of `ganzoo sample`, the training callback and the packaged samples.png. Tiles of
+    # 2 x 3 pixels (not square: swapped height and width show), 2 px padding. Pixel (y, x) of
+    # image i holds 5 * (1 + 6 i + 3 y + x) after to_uint8, so every value names its image and its
+    # place inside the tile; padding and empty tiles stay 0 (black).
+    from ganzoo import images
+
+    h, w, pad = 2, 3, 2
+    codes = 5 * (1 + 6 * np.arange(n)[:, None, None] + 3 * np.arange(h)[:, None] + np.arange(w))
+    batch = (codes / 127.5 - 1.0)[..., None].astype("float32")  # to_uint8 maps it back to codes
+    out = images.grid(batch, cols=cols, padding=pad)
+    cols = cols or 3  # default: ceil(sqrt(5))
+    assert out.shape == (rows * (h + pad) + pad, cols * (w + pad) + pad, 1) and out.dtype == np.uint8
+    expected = np.zeros(out.shape[:2], np.uint8)
+    for i in range(n):
+        r, c = divmod(i, cols)  # row-major: left to right, then the next row
+        y, x = pad + r * (h + pad), pad + c * (w + pad)
+        expected[y : y + h, x : x + w] = codes[i]
+    np.testing.assert_array_equal(out[..., 0], expected)
+    rgb = images.grid(np.repeat(batch, 3, axis=-1), cols=cols, padding=pad)
+    np.testing.assert_array_equal(rgb, np.repeat(out, 3, axis=-1))

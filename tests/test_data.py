@@ -566,3 +566,52 @@ def test_crop_box_matches_rule():
     assert (top, left, h, w) == (0, 5, 30, 30)
     assert not bool(transforms.needs_upscale(30, 40, 28, 28))
     assert bool(transforms.needs_upscale(40, 20, 28, 28))  # 20 x 20 window < 28
+
+
+# The resize rule of ganzoo.data.transforms (and `load`'s docstring): the largest centred window
+# with the target's aspect ratio, then tf.image.resize with "area" when shrinking, "bilinear" when
+# enlarging (resize=True). Each case: (source H, W), target, the window (top, left, h, w), method.
+RESIZE_CASES = {
+    "shrink_wide": ((20, 28), (12, 12), (0, 4, 20, 20), "area"),  # 20 / 12: not an integer factor
+    "shrink_tall": ((30, 16), (7, 6), (5, 0, 19, 16), "area"),  # 16 * 7 / 6 = 18.7 -> 19 rows
+    "enlarge": ((6, 10), (9, 9), (0, 2, 6, 6), "bilinear"),
+}
+
+
+@pytest.mark.parametrize("kind", ["array", "folder"])
+@pytest.mark.parametrize("case", list(RESIZE_CASES))
+def test_load_resizes_like_tf_image_resize_of_the_centre_window(tmp_path, kind, case):
+    (h, w), target, (top, left, ch, cw), method = RESIZE_CASES[case]
+    raw = np.random.default_rng(0).integers(0, 256, size=(2, h, w, 1), dtype=np.uint8)
+    window = raw[:, top : top + ch, left : left + cw].astype("float32")
+    resized = tf.image.resize(window, target, method=method).numpy()
+    if kind == "array":
+        source = raw
+    else:  # files are resized once, then kept as 8-bit values in the cache
+        resized = np.round(resized)
+        for i, image in enumerate(raw):
+            save(str(tmp_path / f"{i}.png"), image[..., 0])
+        source = str(tmp_path)
+    expected = np.clip(resized / 127.5 - 1.0, -1.0, 1.0)
+    got = stack_images(data.load(source, batch_size=2, image_size=target, shuffle=False,
+                                 resize=method == "bilinear"))
+    assert got.shape == (2, *target, 1)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
+    # Random pixels: the other method, or no crop (a squash), gives clearly different values.
+    other = "bilinear" if method == "area" else "area"
+    for wrong in (tf.image.resize(window, target, method=other),
+                  tf.image.resize(raw.astype("float32"), target, method=method)):
+        assert np.abs(wrong.numpy() / 127.5 - 1.0 - expected).max() > 0.05
+
+
+def test_mnist5k_at_other_sizes_is_tf_image_resize_of_the_28x28_digits():
+    # What a GAN of another size trains on: area means down (here 2x2), bilinear up (resize=True).
+    native = stack_images(data.load("mnist_5k", batch_size=500, shuffle=False))
+    small = stack_images(data.load("mnist_5k", batch_size=500, image_size=(14, 14), shuffle=False))
+    expected = tf.image.resize(native, (14, 14), method="area").numpy()
+    np.testing.assert_allclose(small, expected, rtol=0, atol=1e-5)
+    native = stack_images(data.load("mnist_5k:test", batch_size=500, shuffle=False))
+    big = stack_images(data.load("mnist_5k:test", batch_size=500, image_size=(32, 32), resize=True,
+                                 shuffle=False))
+    expected = tf.image.resize(native, (32, 32), method="bilinear").numpy()
+    np.testing.assert_allclose(big, expected, rtol=0, atol=1e-5)

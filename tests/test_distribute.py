@@ -342,3 +342,83 @@ def test_only_the_chief_writes(monkeypatch):
     assert distribute.is_chief() is False
     monkeypatch.delenv("TF_CONFIG")
     assert distribute.is_chief() is True
+
+
+# --- get_strategy / set_precision with valid names (what `ganzoo train --strategy/--precision` call) ---
+
+
+def test_default_strategy_is_the_current_one():
+    from ganzoo import distribute
+
+    for name in ("default", " default ", "", None):
+        strategy = distribute.get_strategy(name)
+        assert strategy is tf.distribute.get_strategy(), name
+        assert strategy.num_replicas_in_sync == 1
+
+
+def test_one_device_strategy_places_variables_on_the_cpu():
+    from ganzoo import distribute
+
+    strategy = distribute.get_strategy("one_device")
+    assert isinstance(strategy, tf.distribute.OneDeviceStrategy)
+    assert strategy.num_replicas_in_sync == 1
+    assert strategy.extended.worker_devices[0].endswith("device:CPU:0")
+    with strategy.scope():
+        v = keras.Variable(1.0)
+    assert v.value.device.endswith("device:CPU:0")
+
+
+def test_mirrored_strategy_uses_every_cpu_when_there_is_no_gpu():
+    from ganzoo import distribute
+
+    strategy = distribute.get_strategy("mirrored")
+    assert isinstance(strategy, tf.distribute.MirroredStrategy)
+    cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
+    assert strategy.num_replicas_in_sync == len(cpus)
+    assert [d.split("/")[-1] for d in strategy.extended.worker_devices] == [c.split("/")[-1] for c in cpus]
+    with strategy.scope():
+        v = keras.Variable(1.0)
+    assert isinstance(v.value, tf.distribute.DistributedValues)  # a mirrored variable
+
+
+_SINGLE_WORKER = textwrap.dedent(
+    """
+    import json
+    from ganzoo import distribute
+    strategy = distribute.get_strategy("multi_worker")  # first: before any other TF op
+    import keras
+    import tensorflow as tf
+    with strategy.scope():
+        v = keras.Variable(1.0)
+    print("REPORT" + json.dumps({
+        "multi_worker": isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy),
+        "replicas": strategy.num_replicas_in_sync,
+        "distributed": isinstance(v.value, tf.distribute.DistributedValues),
+        "chief": distribute.is_chief(),
+    }))
+    """
+)
+
+
+def test_multi_worker_strategy_without_tf_config_is_a_single_worker():
+    # Collective ops are configured at start-up: in a fresh process.
+    env = {k: v for k, v in ENV.items() if k != "TF_CONFIG"}
+    out = subprocess.run([sys.executable, "-c", _SINGLE_WORKER], capture_output=True, text=True,
+                         timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-4000:]
+    report = json.loads(out.stdout.split("REPORT", 1)[1])
+    assert report == {"multi_worker": True, "replicas": 1, "distributed": True, "chief": True}
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16", "float32"])
+def test_set_precision_sets_the_global_policy_of_new_layers(policy):
+    from ganzoo import distribute
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if policy == "float32" else "float32")
+    distribute.set_precision(policy)
+    assert keras.mixed_precision.global_policy().name == policy
+    layer = keras.layers.Dense(2)
+    y = layer(np.ones((1, 3), "float32"))
+    compute = "float32" if policy == "float32" else policy.split("_")[1]
+    assert layer.compute_dtype == compute and keras.backend.standardize_dtype(y.dtype) == compute
+    assert all(w.dtype == "float32" for w in layer.weights)  # variables stay float32

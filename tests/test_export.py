@@ -496,6 +496,21 @@ def test_cli_pretrained_passes_through_to_load_gan(tmp_path, capsys):
     # a zoo entry with shipped weights exports them ...
     assert cli_main(["export", "dcgan_mnist", "--out", str(tmp_path), "--pretrained"]) == 0
     assert (tmp_path / "dcgan_mnist" / "1" / "saved_model.pb").is_file()
+    # ... and serves what the pretrained model makes: `generate` (num, seed) equals
+    # gan.generate(num, seed), through the EMA generator the entry ships, for the same seeds.
+    gan = ganzoo.create_model("dcgan_mnist", pretrained=True)
+    assert gan.ema_generator is not None
+    served = tf.saved_model.load(str(tmp_path / "dcgan_mnist" / "1")).signatures
+    for num, seed in ((5, 3), (2, 12345)):
+        out = served["generate"](num=tf.constant(num, tf.int32), seed=tf.constant(seed, tf.int64))
+        expected = gan.generate(num, seed=seed)
+        assert out["images"].shape == (num, 28, 28, 1)
+        np.testing.assert_allclose(out["images"].numpy(), expected, rtol=0, atol=1e-5)
+        uint8 = out["images_uint8"].numpy().astype(int) - images_lib.to_uint8(expected).astype(int)
+        assert np.abs(uint8).max() <= 1  # equal up to rounding at the .5 boundary
+    z = gan.latent(4, seed=9)
+    np.testing.assert_allclose(served["serving_default"](z=z)["images"].numpy(),
+                               gan.generate(4, seed=9), rtol=0, atol=1e-5)
     # ... one without weights is refused with a clear error, and nothing is written
     assert cli_main(["export", "dcgan_cifar10", "--out", str(tmp_path), "--pretrained"]) == 2
     err = capsys.readouterr().err
@@ -518,3 +533,7 @@ def test_the_pretrained_conditional_entry_serves_the_requested_classes(tmp_path)
     assert (probs.argmax(axis=1) == 3).mean() >= 0.9  # the classifier sees threes
     out = served["generate"](num=tf.constant(20), seed=tf.constant(0, tf.int64))
     np.testing.assert_array_equal(out["labels"].numpy(), np.arange(20) % 10)
+    # `generate` makes exactly the pretrained model's gan.generate(num, seed) (default labels);
+    # seed 7, not 0: seeds [0, 0] and [seed, 0] would agree even with the halves swapped.
+    out = served["generate"](num=tf.constant(20), seed=tf.constant(7, tf.int64))
+    np.testing.assert_allclose(out["images"].numpy(), gan.generate(20, seed=7), rtol=0, atol=1e-5)

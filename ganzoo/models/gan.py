@@ -20,6 +20,7 @@ from ganzoo import augment as augment_lib
 from ganzoo import image_scale
 from ganzoo import losses as losses_lib
 from ganzoo import optimizers as optimizers_lib
+from ganzoo.networks import inference
 from ganzoo.validation import check_class_ids, check_number, expected_class_ids
 
 
@@ -525,12 +526,12 @@ class GAN(keras.Model):
         checks = []
         if n is None or m is None:
             n_t, m_t = tf.shape(images)[0], tf.shape(labels)[0]
-            checks.append(_run_time_check(
+            checks.append(self._run_time_check(
                 tf.equal(n_t, m_t), self._labels_message("{} labels for a batch of {} images"), m_t, n_t
             ))
         labels = tf.cast(labels, "int32")
         lo, hi = tf.reduce_min(labels), tf.reduce_max(labels)
-        checks.append(_run_time_check(
+        checks.append(self._run_time_check(
             tf.logical_and(lo >= 0, hi < self.num_classes), self._labels_message("labels in [{}, {}]"), lo, hi
         ))
         return checks, labels
@@ -563,7 +564,7 @@ class GAN(keras.Model):
                 n = tf.shape(images)[0]
                 checks.append(self._assert_splits(n))
                 if replicas > 1:
-                    checks.append(_run_time_check(
+                    checks.append(self._run_time_check(
                         tf.equal(n % (replicas * self.d_steps), 0),
                         self._global_batch_message("{}", replicas), n,
                     ))
@@ -596,6 +597,17 @@ class GAN(keras.Model):
             f"Received: a global batch of {n} images"
         )
 
+    def _run_time_check(self, condition, template, *values):
+        """`_run_time_check`, except while tracing an XLA-compiled step.
+
+        XLA has no kernel for the string formatting of the message and compiles
+        assertions to no-ops anyway; under ``jit_compile`` the same checks run
+        in the input pipeline (`_checked_dataset`) instead.
+        """
+        if getattr(self, "_tracing_xla_step", False):
+            return tf.no_op()
+        return _run_time_check(condition, template, *values)
+
     def _batch_message(self, n):
         return (
             f"Each batch is split into d_steps={self.d_steps} real batches, one per "
@@ -606,7 +618,7 @@ class GAN(keras.Model):
 
     def _assert_splits(self, n):
         """In-graph form of `_split`'s check for a batch size `n` known only at run time."""
-        return _run_time_check(
+        return self._run_time_check(
             tf.logical_and(n >= self.d_steps, tf.equal(n % self.d_steps, 0)),
             self._batch_message("{}"), n,
         )
@@ -624,7 +636,7 @@ class GAN(keras.Model):
             return images, labels
         ctx = tf.distribute.get_replica_context()
         total = ctx.all_reduce(tf.distribute.ReduceOp.SUM, tf.shape(images)[0])
-        check = _run_time_check(
+        check = self._run_time_check(
             tf.equal(total % (replicas * self.d_steps), 0),
             self._global_batch_message("{}", replicas), total,
         )
@@ -721,6 +733,11 @@ class GAN(keras.Model):
 
     def _apply(self, optimizer, tape, loss, variables):
         grads = tape.gradient(loss, variables)
+        # Dense gradients for embedding lookups (class embeddings, conditional
+        # BatchNorm): Keras 3.15's Adam squares an IndexedSlices gradient row by
+        # row before summing repeated rows (v gets sum g_i^2, not (sum g_i)^2),
+        # so per-class parameters would move up to sqrt(count) * lr per step.
+        grads = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads]
         optimizer.apply(grads, variables)
 
     def _scale_for_replicas(self, loss):
@@ -939,6 +956,13 @@ class GAN(keras.Model):
             )
         if self.sync_batchnorm is None and _num_replicas() > 1:
             self._synchronize_batchnorm()  # the default: N replicas train like one device
+        self._tracing_xla_step = bool(self.jit_compile)
+        try:
+            return self._train_step(data)
+        finally:
+            self._tracing_xla_step = False
+
+    def _train_step(self, data):
         images, labels = self._unpack(data)
         images, labels = self._check_global_batch_at_run_time(images, labels)
         parts, per_step = self._split(images, labels)
@@ -971,7 +995,7 @@ class GAN(keras.Model):
                     if g_batch != per_step:
                         raise ValueError(message.format(per_step * _num_replicas()))
                 else:  # a batch size known only at run time
-                    check = _run_time_check(
+                    check = self._run_time_check(
                         tf.equal(per_step, g_batch), message, per_step * _num_replicas()
                     )
                     real, real_labels = _after([check], real, real_labels)
@@ -1021,9 +1045,13 @@ class GAN(keras.Model):
 
     def test_step(self, data):
         """Losses of both players on a batch of real images, without updates."""
-        images, labels = self._unpack(data)
-        with tf.control_dependencies([images]):  # as in train_step: nothing runs without a batch
-            return self._test_losses(images, labels)
+        self._tracing_xla_step = bool(self.jit_compile)
+        try:
+            images, labels = self._unpack(data)
+            with tf.control_dependencies([images]):  # as in train_step: nothing runs without a batch
+                return self._test_losses(images, labels)
+        finally:
+            self._tracing_xla_step = False
 
     def _test_losses(self, images, labels):
         """The training step's quantities, under the same names, without any update.
@@ -1084,7 +1112,8 @@ class GAN(keras.Model):
             labels: for a conditional GAN, int class ids (num,) in
                 ``[0, num_classes)``; default ``arange(num) % num_classes``.
                 One-hot, float or out-of-range labels raise a ValueError.
-            batch_size: images per generator call.
+            batch_size: images per generator call (a compiled call; the last
+                batch holds the remainder).
 
         Returns:
             float32 numpy array (num, H, W, C) in [-1, 1].
@@ -1103,15 +1132,15 @@ class GAN(keras.Model):
                 "labels are for a class-conditional GAN; this one is unconditional "
                 f"(num_classes=None). Received: labels of shape {np.shape(labels)}"
             )
+        batch_size = check_number("batch_size", batch_size, 1, integer=True)
+        # Compiled, traced once for any batch size (the last batch is smaller);
+        # the cache holds the network only weakly.
+        sample = inference.compiled(self.sampling_generator)
         out = []
         for start in range(0, num, batch_size):
             zb = z[start : start + batch_size]
             yb = None if labels is None else tf.constant(labels[start : start + batch_size])
-            out.append(
-                keras.ops.convert_to_numpy(
-                    self.sampling_generator(self._generator_inputs(zb, yb), training=False)
-                ).astype("float32")
-            )
+            out.append(sample(self._generator_inputs(zb, yb)).numpy())
         return np.concatenate(out, axis=0)
 
     # --- fit with up-front checks ------------------------------------------

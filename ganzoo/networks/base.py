@@ -63,7 +63,9 @@ class Network(keras.Model):
             setattr(self, key, value)
 
     def get_config(self):
-        config = {"name": self.name, "trainable": self.trainable}
+        # The dtype policy the layers were built under (e.g. "mixed_bfloat16"):
+        # the network is rebuilt under it, whatever the global policy at load time.
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype_policy.name}
         for key in self.config_args:
             value = getattr(self, key)
             if key == "kernel_initializer":
@@ -73,4 +75,15 @@ class Network(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        config = dict(config)
+        policy = config.pop("dtype", None)  # absent in configs saved before 2026-11-30
+        if isinstance(policy, dict):  # a serialized DTypePolicy
+            policy = policy.get("config", {}).get("name")
+        if policy is None:
+            return cls(**config)
+        previous = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy(policy)
+        try:
+            return cls(**config)
+        finally:
+            keras.mixed_precision.set_global_policy(previous)
