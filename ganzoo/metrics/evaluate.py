@@ -165,6 +165,36 @@ def _progbar(target, title, enabled):
     return keras.utils.Progbar(target, unit_name="sample")
 
 
+class _Collected:
+    """Features (with streaming FID statistics) and class probabilities of image batches.
+
+    Args:
+        extractor: a `FeatureExtractor`, called as ``extractor(images, probs, known_scale=True)``.
+        need_feats: keep features ``(N, D)`` and their `FeatureStats`.
+        need_probs: keep class probabilities ``(N, K)``.
+    """
+
+    def __init__(self, extractor, need_feats, need_probs):
+        self.extractor, self.need_feats, self.need_probs = extractor, need_feats, need_probs
+        self.stats = FeatureStats() if need_feats else None
+        self._feats, self._probs = [], []
+
+    def add(self, images):
+        """Extracts a batch of images already checked to be on the [-1, 1] scale."""
+        f, p = self.extractor(images, self.need_probs, known_scale=True)
+        if self.need_feats:
+            self._feats.append(f)
+            self.stats.update(f)
+        if self.need_probs:
+            self._probs.append(p)
+
+    def features(self):
+        return np.concatenate(self._feats) if self.need_feats else None
+
+    def probabilities(self):
+        return np.concatenate(self._probs) if self.need_probs else None
+
+
 class Evaluator:
     """Computes metrics of GANs against one reference set, reading it only once.
 
@@ -268,8 +298,7 @@ class Evaluator:
         num, name, batches = iter_batches(
             self.data, self.split, image_shape=image_shape, labels=want_labels, limit=self.num_reference
         )
-        feats, probs, labels = [], [], []
-        stats = FeatureStats() if need_feats else None
+        collected, labels = _Collected(extractor, need_feats, need_probs), []
         bar = _progbar(num, f"Reference features ({name}, {num} images)", progress)
         done = 0
         # Streamed (the images are never all in memory) and regrouped into batches of
@@ -283,21 +312,16 @@ class Evaluator:
                     )
                 labels.append(y)
             # Scale decided already: by ganzoo.data.load, or on the whole array.
-            f, p = extractor(chunk, need_probs, known_scale=True)
-            if need_feats:
-                feats.append(f)
-                stats.update(f)
-            if need_probs:
-                probs.append(p)
+            collected.add(chunk)
             done += chunk.shape[0]
             if bar is not None:
                 bar.update(done)
         if done < 2:
             raise ValueError(f"The reference data needs at least 2 images. Received: {done} from {name}")
         self._reference = {
-            "features": np.concatenate(feats) if need_feats else None,
-            "stats": stats,
-            "probs": np.concatenate(probs) if need_probs else None,
+            "features": collected.features(),
+            "stats": collected.stats,
+            "probs": collected.probabilities(),
             "labels": np.concatenate(labels) if want_labels else None,
             "num": int(done),
             "name": name,
@@ -346,8 +370,7 @@ class Evaluator:
         else:  # a stand-in that is not a Keras network (e.g. NumPy lookups): called as is
             def sample(inputs):
                 return net(inputs, training=False)
-        feats, probs, kept = [], [], []
-        stats = FeatureStats() if need_feats else None
+        collected, kept = _Collected(extractor, need_feats, need_probs), []
         bar = _progbar(num_samples, f"Generated samples ({num_samples})", progress)
         for start in range(0, num_samples, self.batch_size):
             zb = z[start : start + self.batch_size]
@@ -362,21 +385,11 @@ class Evaluator:
             if len(kept) * self.batch_size < keep:
                 kept.append(images)
             if need_feats or need_probs:
-                f, p = extractor(images, need_probs, known_scale=True)
-                if need_feats:
-                    feats.append(f)
-                    stats.update(f)
-                if need_probs:
-                    probs.append(p)
+                collected.add(images)
             if bar is not None:
                 bar.update(min(start + self.batch_size, num_samples))
         kept = np.concatenate(kept)[:keep] if kept else None
-        return (
-            np.concatenate(feats) if need_feats else None,
-            stats,
-            np.concatenate(probs) if need_probs else None,
-            kept,
-        )
+        return collected.features(), collected.stats, collected.probabilities(), kept
 
     # --- the report -----------------------------------------------------------
 
