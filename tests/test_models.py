@@ -934,12 +934,10 @@ def _table_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
     ("wgan_gp_mnist", {}, 1e-3),  # 5 critic steps, nested tapes (lr 0.1 diverges in 10 critic steps)
     ("sngan_mnist", {}, 0.1),  # spectral norm's in-place power iteration
     # Lazy R1 (computed on even D steps) takes its own path under XLA: the penalty is computed on
-    # every step and multiplied by 0 when not due, but computing it calls the discriminator with
-    # training=True, which moves its BatchNorm moving statistics (and, in SN-GAN, the spectral-norm
-    # vectors, changing the next steps' losses) once more than the plain step does.
-    pytest.param("dcgan_mnist", {"r1_weight": 1.0, "penalty_interval": 2}, 0.1, marks=pytest.mark.xfail(
-        strict=True, reason="GAN._lazy under XLA updates the discriminator's training-mode state "
-        "on steps whose penalty it discards")),
+    # every step and multiplied by 0 when not due; the discriminator state that computation moves
+    # (BatchNorm statistics here) must be put back on those steps.
+    ("dcgan_mnist", {"r1_weight": 1.0, "penalty_interval": 2}, 0.1),
+    ("sngan_mnist", {"r1_weight": 1.0, "penalty_interval": 2}, 0.1),  # spectral-norm vectors
 ])
 def test_an_xla_train_step_matches_the_plain_step(monkeypatch, name, overrides, lr):
     # Two fit steps from the same weights, batch and SeedGenerator state, with SGD (its update is

@@ -810,8 +810,16 @@ class GAN(keras.Model):
         if self.jit_compile:
             # XLA cannot differentiate the nested penalty gradient inside a tf.cond
             # ("InvertPermutation: 0 is duplicated"): compute it every step and keep
-            # every k-th, so the result is the same and only the saving is lost.
-            return compute() * float(k) * tf.cast(due, "float32"), tf.cast(due, "float32")
+            # every k-th, so the result is the same and only the saving is lost. The
+            # discarded computations must leave no trace either: the discriminator's
+            # state they move (BatchNorm statistics, spectral-norm vectors) is put back.
+            state = self.discriminator.non_trainable_variables
+            saved = [tf.identity(v.value) for v in state]
+            value = compute()
+            with tf.control_dependencies([value]):
+                for v, old in zip(state, saved):
+                    v.assign(tf.where(due, v.value, old))
+            return value * float(k) * tf.cast(due, "float32"), tf.cast(due, "float32")
         value = tf.cond(due, lambda: compute() * float(k), lambda: tf.constant(0.0))
         return value, tf.cast(due, "float32")
 
