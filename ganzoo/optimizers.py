@@ -146,10 +146,11 @@ def build_optimizer(settings, step_divisor=1):
             "Optimizer settings must be an optimizer, a name or a dict. "
             f"Received: {settings!r}"
         )
+    received = settings
     settings = dict(settings)  # flat: a shallow copy is a full copy
     name = settings.pop("name", None)
     if not name:
-        raise ValueError(f"Optimizer settings need a 'name'. Received: {settings!r}")
+        raise ValueError(f"Optimizer settings need a 'name'. Received: {received!r}")
     schedule = settings.pop("schedule", "constant")
     decay_steps = settings.pop("decay_steps", None)
     if schedule not in _SCHEDULES:

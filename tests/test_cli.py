@@ -451,7 +451,7 @@ def test_train_resize_upscales_smaller_images(options_run, digits_npz, tmp_path,
     assert main(["train", "dcgan_cifar10", "--data", str(digits_npz), "--steps", "1", "--batch-size", "8",
                  "--out", str(out), *TINY_SET]) == 2
     err = capsys.readouterr().err
-    assert "smaller than image_size=(32, 32)" in err and "resize" in err, err
+    assert "smaller than image_size=(32, 32)" in err and "`--resize` on the command line" in err, err
     assert not out.exists()
 
 

@@ -55,7 +55,7 @@ def test_inverse_sqrt_schedule_sets_the_size_of_each_update():
         (3, r"must be an optimizer, a name or a dict\. Received: 3"),
         (None, r"must be an optimizer, a name or a dict\. Received: None"),
         ({"learning_rate": 0.1}, r"need a 'name'\. Received: \{'learning_rate': 0.1\}"),
-        ({"name": "", "learning_rate": 0.1}, r"need a 'name'\. Received: "),
+        ({"name": "", "learning_rate": 0.1}, r"need a 'name'\. Received: \{'name': '', 'learning_rate': 0\.1\}"),
         ({"name": "adam", "schedule": "cosine"},
          r"Unknown learning-rate schedule\. Expected one of \['constant', 'linear', 'inverse_sqrt'\]\. "
          r"Received: schedule='cosine'"),
