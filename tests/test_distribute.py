@@ -105,6 +105,28 @@ _MIRRORED = textwrap.dedent(
         report["batch_error"] = None
     except ValueError as e:
         report["batch_error"] = str(e)
+    # A global batch known only at run time that does not divide over the replicas.
+    def error_of(fit):
+        try:
+            fit()
+            return None
+        except tf.errors.InvalidArgumentError as e:
+            return [l for l in e.message.splitlines() if "assertion failed" in l][0]
+
+    dynamic = {}
+    with mirrored.scope():
+        gan = tiny_model("wgan_gp_mnist", jit_compile=False)
+    x = np.random.default_rng(0).uniform(-1, 1, (25, 28, 28, 1)).astype("float32")
+    ds = tf.data.Dataset.from_tensor_slices(x).batch(10)  # 10, 10, 5 images: no static batch size
+    dynamic["dataset"] = error_of(lambda: gan.fit(ds, verbose=0))
+    dynamic["d_iterations"] = int(np.array(gan.d_optimizer.iterations.numpy()))
+
+    def batches():  # not a tf.data.Dataset: checked inside train_step, across the replicas
+        yield (x[:10],)
+        yield (x[10:15],)
+
+    dynamic["generator"] = error_of(lambda: gan.fit(batches(), verbose=0))
+    report["dynamic"] = dynamic
     print("REPORT" + json.dumps(report))
     """
 )
@@ -262,46 +284,8 @@ def test_global_batch_that_does_not_divide_over_replicas_is_refused(mirrored_rep
     assert "multiple of 10. Received: a global batch of 15 images" in mirrored_report["batch_error"]
 
 
-_DYNAMIC_GLOBAL_BATCH = textwrap.dedent(
-    """
-    import json, sys
-    import tensorflow as tf
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    sys.path.insert(0, sys.argv[1])
-    import numpy as np
-    from conftest import tiny_model
-
-    def error_of(fit):
-        try:
-            fit()
-            return None
-        except tf.errors.InvalidArgumentError as e:
-            return [l for l in e.message.splitlines() if "assertion failed" in l][0]
-
-    report = {}
-    with tf.distribute.MirroredStrategy(["CPU:0", "CPU:1"]).scope():
-        gan = tiny_model("wgan_gp_mnist", jit_compile=False)
-    x = np.random.default_rng(0).uniform(-1, 1, (25, 28, 28, 1)).astype("float32")
-    ds = tf.data.Dataset.from_tensor_slices(x).batch(10)  # 10, 10, 5 images: no static batch size
-    report["dataset"] = error_of(lambda: gan.fit(ds, verbose=0))
-    report["d_iterations"] = int(np.array(gan.d_optimizer.iterations.numpy()))
-
-    def batches():  # not a tf.data.Dataset: checked inside train_step, across the replicas
-        yield (x[:10],)
-        yield (x[10:15],)
-
-    report["generator"] = error_of(lambda: gan.fit(batches(), verbose=0))
-    print("REPORT" + json.dumps(report))
-    """
-)
-
-
-def test_dynamic_global_batch_that_does_not_divide_over_replicas_is_refused_at_run_time():
-    out = subprocess.run([sys.executable, "-c", _DYNAMIC_GLOBAL_BATCH, TESTS_DIR], capture_output=True,
-                         text=True, timeout=600, env=ENV)
-    assert out.returncode == 0, out.stderr[-4000:]
-    report = json.loads(out.stdout.split("REPORT", 1)[1])
+def test_dynamic_global_batch_that_does_not_divide_over_replicas_is_refused_at_run_time(mirrored_report):
+    report = mirrored_report["dynamic"]
     expected = "multiple of 10. Received: a global batch of 5 images"  # as the static check says it
     assert expected in report["dataset"] and expected in report["generator"]
     assert "split over 2 replicas and then into d_steps=5" in report["generator"]
