@@ -1186,7 +1186,9 @@ class GAN(keras.Model):
             if error is not None:
                 raise error from None
             raise
-        if not self._first_batch_seen and kwargs.get("epochs", 1) > kwargs.get("initial_epoch", 0):
+        # An epoch that ran without its first batch: the dataset was empty. (No epoch
+        # at all is a resumed run that was already complete.)
+        if history.epoch and not self._first_batch_seen:
             raise ValueError("The training dataset is empty. Received: a tf.data.Dataset that "
                              "produced no element")
         return history
