@@ -42,8 +42,6 @@ from ganzoo.metrics import _checks
 from ganzoo.networks import inference
 
 MNIST_CLASSIFIER_NAME = "mnist_5k_classifier"
-MNIST_CLASSIFIER_DIR = paths.MNIST_CLASSIFIER
-MODEL_CARD = paths.CARD
 FEATURE_LAYER = "features"
 INCEPTION_NAME = "inception_v3"
 INCEPTION_SIZE = (299, 299)
@@ -153,19 +151,19 @@ class FeatureExtractor:
 def default_classifier_dir():
     """``<saved models>/mnist_classifier``: under ``$GANZOO_SAVED_MODELS`` (the
     registry's folder) if it holds one, else in this checkout's ``saved_models/``."""
-    configured = pathlib.Path(paths.SAVED_MODELS_DIR) / MNIST_CLASSIFIER_DIR
-    if (configured / MODEL_CARD).is_file():
+    configured = pathlib.Path(paths.SAVED_MODELS_DIR) / paths.MNIST_CLASSIFIER
+    if (configured / paths.CARD).is_file():
         return configured
-    return paths.CHECKOUT_SAVED_MODELS_DIR / MNIST_CLASSIFIER_DIR
+    return paths.CHECKOUT_SAVED_MODELS_DIR / paths.MNIST_CLASSIFIER
 
 
 def read_model_card(directory=None):
     """The classifier's model card (dict), from `directory` or the default location."""
     directory = pathlib.Path(directory) if directory is not None else default_classifier_dir()
-    card_path = directory / MODEL_CARD
+    card_path = directory / paths.CARD
     if not card_path.is_file():
         raise ValueError(
-            f"No {MODEL_CARD} in the classifier directory; train it with "
+            f"No {paths.CARD} in the classifier directory; train it with "
             "`python -m ganzoo.metrics.train_classifier --out saved_models/mnist_classifier`. "
             f"Received: directory={str(directory)!r}"
         )

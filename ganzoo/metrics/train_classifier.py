@@ -27,6 +27,8 @@ import shlex
 import sys
 import time
 
+from ganzoo import paths
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 WEIGHTS_FILE = "classifier.keras"
@@ -179,7 +181,7 @@ def train(out, epochs=20, batch_size=50, learning_rate=1e-3, seed=0, verbose=2, 
         },
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__},
     }
-    (out / extractors.MODEL_CARD).write_text(json.dumps(card, indent=2) + "\n")
+    (out / paths.CARD).write_text(json.dumps(card, indent=2) + "\n")
     return card
 
 
