@@ -12,6 +12,8 @@ One call of `train_step` is one generator iteration of the papers' algorithms
 real batches, one per discriminator step; then one generator step follows.
 """
 
+import contextlib
+
 import numpy as np
 import tensorflow as tf
 import keras
@@ -237,6 +239,8 @@ class GAN(keras.Model):
         self.validation_seed_generator = keras.random.SeedGenerator(
             None if seed is None else int(seed) + 7919
         )
+        # Set while a step is traced (`_tracing`): XLA-compiled, validating.
+        self._tracing_xla_step = False
         self._validating = False
         self.latent_dim = self._infer_latent_dim()
         self.image_shape = self._infer_image_shape()
@@ -604,7 +608,7 @@ class GAN(keras.Model):
         assertions to no-ops anyway; under ``jit_compile`` the same checks run
         in the input pipeline (`_checked_dataset`) instead.
         """
-        if getattr(self, "_tracing_xla_step", False):
+        if self._tracing_xla_step:
             return tf.no_op()
         return _run_time_check(condition, template, *values)
 
@@ -874,7 +878,7 @@ class GAN(keras.Model):
         critic_real = self._critic(batch)
         critic_fake = self._critic(batch)
         with tf.GradientTape() as tape:
-            total, metrics, real_logits = self._discriminator_objective(
+            total, metrics, real_logits, _ = self._discriminator_objective(
                 real, labels, fake, fake_labels, critic_real, critic_fake
             )
             scaled = self._scale_for_replicas(total)
@@ -891,7 +895,8 @@ class GAN(keras.Model):
         """The discriminator's loss with every penalty, as trained and as validated.
 
         Returns:
-            ``(total loss, metrics, real logits)``; ``metrics["d_loss"]`` is the total.
+            ``(total loss, metrics, real logits, fake logits)``; ``metrics["d_loss"]``
+            is the total.
         """
         real_logits = critic_real(self._inputs(real, labels))
         fake_logits = critic_fake(self._inputs(fake, fake_labels))
@@ -911,7 +916,7 @@ class GAN(keras.Model):
         }
         metrics.update(extra)
         metrics.update(reg_metrics)
-        return total, metrics, real_logits
+        return total, metrics, real_logits, fake_logits
 
     def generator_step(self, batch, real=None, real_labels=None):
         """One generator update on `batch` latent samples. Returns its metrics.
@@ -964,11 +969,8 @@ class GAN(keras.Model):
             )
         if self.sync_batchnorm is None and _num_replicas() > 1:
             self._synchronize_batchnorm()  # the default: N replicas train like one device
-        self._tracing_xla_step = bool(self.jit_compile)
-        try:
+        with self._tracing():
             return self._train_step(data)
-        finally:
-            self._tracing_xla_step = False
 
     def _train_step(self, data):
         images, labels = self._unpack(data)
@@ -1053,13 +1055,20 @@ class GAN(keras.Model):
 
     def test_step(self, data):
         """Losses of both players on a batch of real images, without updates."""
-        self._tracing_xla_step = bool(self.jit_compile)
-        try:
+        with self._tracing(validating=True):
             images, labels = self._unpack(data)
             with tf.control_dependencies([images]):  # as in train_step: nothing runs without a batch
                 return self._test_losses(images, labels)
+
+    @contextlib.contextmanager
+    def _tracing(self, validating=False):
+        """While a step is traced: whether XLA compiles it (its in-graph checks then
+        run in the input pipeline) and whether it validates (its own noise stream)."""
+        self._tracing_xla_step, self._validating = bool(self.jit_compile), validating
+        try:
+            yield
         finally:
-            self._tracing_xla_step = False
+            self._tracing_xla_step = self._validating = False
 
     def _test_losses(self, images, labels):
         """The training step's quantities, under the same names, without any update.
@@ -1071,29 +1080,24 @@ class GAN(keras.Model):
         ``validation_seed_generator``, so validating leaves the training noise
         stream untouched.
         """
-        self._validating = True
-        try:
-            batch = images.shape[0] if images.shape[0] is not None else tf.shape(images)[0]
-            z = self._sample_latent(batch)
-            fake_labels = labels if self._uses_real_labels_for_fakes() else self._sample_labels(batch)
-            fake = tf.cast(self.generator(self._generator_inputs(z, fake_labels), training=False),
-                           "float32")
-            critic_real, critic_fake = self._critic(batch), self._critic(batch)
+        batch = images.shape[0] if images.shape[0] is not None else tf.shape(images)[0]
+        z = self._sample_latent(batch)
+        fake_labels = labels if self._uses_real_labels_for_fakes() else self._sample_labels(batch)
+        fake = tf.cast(self.generator(self._generator_inputs(z, fake_labels), training=False),
+                       "float32")
+        critic_real, critic_fake = self._critic(batch), self._critic(batch)
 
-            def inference(critic):
-                return lambda inputs, training=False: critic(inputs, training=False)
+        def in_inference_mode(critic):
+            return lambda inputs, training=False: critic(inputs, training=False)
 
-            _, values, real_logits = self._discriminator_objective(
-                images, labels, fake, fake_labels, inference(critic_real), inference(critic_fake),
-                update_state=False,
-            )
-            fake_logits = inference(critic_fake)(self._inputs(fake, fake_labels))
-            if self.adversarial_loss.pairs_real_and_fake:
-                values["g_loss"] = self.adversarial_loss.generator(fake_logits, real_logits)
-            else:
-                values["g_loss"] = self.adversarial_loss.generator(fake_logits)
-        finally:
-            self._validating = False
+        _, values, real_logits, fake_logits = self._discriminator_objective(
+            images, labels, fake, fake_labels, in_inference_mode(critic_real),
+            in_inference_mode(critic_fake), update_state=False,
+        )
+        if self.adversarial_loss.pairs_real_and_fake:
+            values["g_loss"] = self.adversarial_loss.generator(fake_logits, real_logits)
+        else:
+            values["g_loss"] = self.adversarial_loss.generator(fake_logits)
         self._track(values)
         return {name: self.trackers[name].result() for name in values}
 
