@@ -130,6 +130,16 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     """
 
     POINTER = "current"
+    METADATA = "training_metadata.json"
+
+    @classmethod
+    def _last_backup(cls, backup_dir):
+        """The name of the last complete backup's folder in `backup_dir`, or None."""
+        pointer = os.path.join(backup_dir, cls.POINTER)
+        if not os.path.exists(pointer):
+            return None
+        with open(pointer) as f:
+            return f.read().strip()
 
     @classmethod
     def completed_epochs(cls, backup_dir):
@@ -138,25 +148,22 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         A resumed `fit` starts at this epoch; reading it before `fit` lets the
         data pipeline start where the interrupted run stopped.
         """
-        pointer = os.path.join(backup_dir, cls.POINTER)
-        if not os.path.exists(pointer):
+        folder = cls._last_backup(backup_dir)
+        if folder is None:
             return 0
-        with open(pointer) as f:
-            folder = f.read().strip()
-        with open(os.path.join(backup_dir, folder, "training_metadata.json")) as f:
+        with open(os.path.join(backup_dir, folder, cls.METADATA)) as f:
             return int(json.load(f)["epoch"])
 
     def _use(self, folder):
         path = os.path.join(self.backup_dir, folder)
         self._weights_path = os.path.join(path, "latest.weights.h5")
-        self._training_metadata_path = os.path.join(path, "training_metadata.json")
+        self._training_metadata_path = os.path.join(path, self.METADATA)
         return path
 
     def on_train_begin(self, logs=None):
-        pointer = os.path.join(self.backup_dir, self.POINTER)
-        if os.path.exists(pointer):
-            with open(pointer) as f:
-                self._use(f.read().strip())
+        folder = self._last_backup(self.backup_dir)
+        if folder is not None:
+            self._use(folder)
             self._load_model()
 
     def _save_model(self):
