@@ -4,6 +4,7 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 import time
 
 import keras
@@ -117,6 +118,21 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         runs.save_atomic(self.model, self.path)
 
 
+KILL_ENV = "GANZOO_KILL_AT"
+
+
+def _kill_point(where, epoch):
+    """SIGKILLs this process if ``$GANZOO_KILL_AT`` is ``"<where>:<epoch>"``.
+
+    A fault-injection hook for tests of resumption: ``GANZOO_KILL_AT=backup:3``
+    kills a run in the middle of its third epoch's backup (files written, the
+    ``current`` pointer not yet replaced), as a power cut or an OOM killer
+    would. Unset (the default), it does nothing.
+    """
+    if os.environ.get(KILL_ENV) == f"{where}:{epoch}":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     """`keras.callbacks.BackupAndRestore` whose backup survives a kill at any moment.
 
@@ -170,6 +186,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         folder = f"epoch_{self._current_epoch:05d}_{self._last_batch_seen:06d}"
         os.makedirs(self._use(folder), exist_ok=True)
         super()._save_model()
+        # The worst moment for a kill: the new backup is written, the pointer still names the old.
+        _kill_point("backup", self._current_epoch)
         pointer = os.path.join(self.backup_dir, self.POINTER)
         with open(pointer + ".tmp", "w") as f:
             f.write(folder)
