@@ -26,6 +26,27 @@ def tiny_model(name, seed=0, jit_compile=False, **overrides):
     return gan
 
 
+def by_kind(names):
+    """`names` as pytest parameters: per kind of entry (loss family, generator class,
+    conditional or not) the one with the smallest images runs by default, the others
+    are marked slow. The default run still covers every loss with every network."""
+    import ganzoo
+
+    def kind(name):
+        recipe = ganzoo.get_recipe(name)
+        return recipe.family, recipe.generator["class"], recipe.num_classes is not None
+
+    def size(name):
+        h, w, c = ganzoo.get_recipe(name).image_shape
+        return h * w * c, name
+
+    first = {}
+    for name in sorted(names, key=size):
+        first.setdefault(kind(name), name)
+    fast = set(first.values())
+    return [name if name in fast else pytest.param(name, marks=pytest.mark.slow) for name in names]
+
+
 def real_batch(gan, per_step=2, seed=0):
     """One dataset element for `gan`: d_steps * per_step images in [-1, 1]."""
     rng = np.random.default_rng(seed)

@@ -19,12 +19,17 @@ from ganzoo.cli import main as cli_main
 
 from conftest import tiny_model
 
-# Every zoo entry, plus conditional models (no zoo entry is conditional yet): one with
-# an EMA generator and a small max_num to test the batch limit, one ResNet (conditional
-# batch norm, projection discriminator).
+# Every zoo entry, plus two conditional variants: a DCGAN with an EMA generator and a small
+# max_num to test the batch limit, and a ResNet (conditional batch norm, projection
+# discriminator).
 VARIANTS = {name: (name, {}, export.DEFAULT_MAX_NUM) for name in ganzoo.list_models()}
 VARIANTS["cond_ema"] = ("dcgan_mnist", {"num_classes": 3, "ema_decay": 0.9}, 4)
 VARIANTS["cond_resnet"] = ("sngan_cifar10_resnet", {"num_classes": 3}, export.DEFAULT_MAX_NUM)
+# One export per network family runs by default (DCGAN nets; the SN-GAN CNN with conditional BN
+# and the projection discriminator; the ResNet nets; the EMA and batch-limit variant); every
+# other entry is exported in the slow run.
+FAST = ("dcgan_mnist", "sngan_projection_mnist", "cond_ema", "cond_resnet")
+SLOW = tuple(k for k in VARIANTS if k not in FAST)
 CLI_CHECKED = ("cond_ema",)  # `saved_model_cli show --all` on a conditional model (every input kind)
 SESSION_CHECKED = ("cond_ema", "dcgan_mnist")  # requests fed like TF Serving does
 NUM, SEED = 3, 11
@@ -167,15 +172,15 @@ def _start(cmd):
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    """Exports every variant, computes Keras references, then checks all exports
+def _export_and_check(tmp_path_factory, keys):
+    """Exports the variants `keys`, computes Keras references, then checks all exports
     in one fresh process (and `saved_model_cli` in parallel)."""
     root = tmp_path_factory.mktemp("serving")
     work = tmp_path_factory.mktemp("io")
     rng = np.random.default_rng(0)
     manifest, refs, gans = [], {}, {}
-    for key, (name, overrides, max_num) in VARIANTS.items():
+    for key in keys:
+        name, overrides, max_num = VARIANTS[key]
         gan = tiny_model(name, **overrides)
         if gan.ema_generator is not None:  # make the EMA weights differ from the generator's
             gan.ema_generator.set_weights([w * 0.5 + 0.01 for w in gan.generator.get_weights()])
@@ -209,7 +214,7 @@ def exported(tmp_path_factory):
     cli = pathlib.Path(sys.executable).parent / "saved_model_cli"
     cli = str(cli) if cli.is_file() else shutil.which("saved_model_cli")
     assert cli, "saved_model_cli (installed with tensorflow) not found"
-    procs = {k: _start([cli, "show", "--all", "--dir", str(root / k / "1")]) for k in CLI_CHECKED}
+    procs = {k: _start([cli, "show", "--all", "--dir", str(root / k / "1")]) for k in CLI_CHECKED if k in keys}
     fresh = _start([sys.executable, "-c", FRESH_PROCESS, str(work / "manifest.json"), str(NUM), str(SEED)])
     try:
         out, err = fresh.communicate(timeout=300)
@@ -227,6 +232,16 @@ def exported(tmp_path_factory):
                 p.wait()
     outputs = {m["key"]: dict(np.load(m["outputs"])) for m in manifest}
     return {"root": root, "report": report, "outputs": outputs, "refs": refs, "gans": gans, "cli": cli_out}
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    return _export_and_check(tmp_path_factory, FAST)
+
+
+@pytest.fixture(scope="module")
+def exported_slow(tmp_path_factory):
+    return _export_and_check(tmp_path_factory, SLOW)
 
 
 def expected_signatures(gan):
@@ -255,8 +270,9 @@ def expected_signatures(gan):
     }
 
 
-@pytest.mark.parametrize("key", list(VARIANTS))
-def test_export_matches_keras_in_a_fresh_process(exported, key):
+@pytest.mark.parametrize("key", [*FAST, *(pytest.param(k, marks=pytest.mark.slow) for k in SLOW)])
+def test_export_matches_keras_in_a_fresh_process(request, key):
+    exported = request.getfixturevalue("exported" if key in FAST else "exported_slow")
     report, out, ref = exported["report"][key], exported["outputs"][key], exported["refs"][key]
     gan = exported["gans"][key]
     assert (exported["root"] / key / "1" / "saved_model.pb").is_file()
@@ -367,7 +383,7 @@ def test_models_config_lists_every_export(exported, tmp_path):
     assert path == root / "models.config"
     config = text_format.Parse(path.read_text(), model_server_config_pb2.ModelServerConfig())
     got = {c.name: (c.base_path, c.model_platform) for c in config.model_config_list.config}
-    assert got == {k: (str((root / k).resolve()), "tensorflow") for k in VARIANTS}
+    assert got == {k: (str((root / k).resolve()), "tensorflow") for k in FAST}
     other = export.write_models_config(root, names=["cond_ema"], path=tmp_path / "m.config",
                                        base_path="/models/")
     config = text_format.Parse(other.read_text(), model_server_config_pb2.ModelServerConfig())

@@ -1,6 +1,7 @@
 """The small-data options in the engine: augmentation, R1/R2, RpGAN, LeCam, EMA warm-up, instance noise.
 
-Driven by the registry: every zoo entry trains with every option on.
+Driven by the registry: every zoo entry trains with every option on (in the default run, one
+entry per kind: loss family x generator x conditional; the others in the slow run).
 """
 
 import json
@@ -12,7 +13,7 @@ import keras
 
 import ganzoo
 from ganzoo import augment
-from conftest import as_dataset, real_batch, tiny_model
+from conftest import as_dataset, by_kind, real_batch, tiny_model
 
 ALL = ganzoo.list_models()
 
@@ -32,7 +33,7 @@ def _kernels(net):
 
 
 @pytest.mark.parametrize("combo", sorted(COMBOS))
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", by_kind(ALL))
 def test_every_entry_trains_with_every_small_data_option_on(name, combo):
     gan = tiny_model(name, **COMBOS[combo])
     # Eager: 5x faster than tracing these graphs for two tiny steps; graph mode is
@@ -242,7 +243,8 @@ def test_ada_p_is_restored_when_a_killed_training_run_resumes(tmp_path, monkeypa
     assert int(gan.g_optimizer.iterations) == 12
 
 
-@pytest.mark.parametrize("source", ["npz", "mnist_5k"])
+# Both sources are read in memory; the slow run adds a source read from a file.
+@pytest.mark.parametrize("source", [pytest.param("npz", marks=pytest.mark.slow), "mnist_5k"])
 def test_a_killed_and_resumed_run_is_bit_identical_to_an_uninterrupted_one(tmp_path, monkeypatch, source):
     from ganzoo import callbacks as callbacks_lib
     from ganzoo.train import train_run
