@@ -57,6 +57,17 @@ def real_batch(gan, per_step=2, seed=0):
     return images
 
 
+def trainable_values(net):
+    """Copies of `net`'s trainable variables, as NumPy arrays."""
+    return [np.array(v) for v in net.trainable_variables]
+
+
+def every_kernel_moved(before, after):
+    """Every kernel (rank >= 2) moved. Biases may legitimately stay: e.g. the hinge
+    loss gives the last bias a zero gradient while all logits lie in (-1, 1)."""
+    return all(not np.array_equal(a, b) for a, b in zip(before, after) if a.ndim >= 2)
+
+
 def as_dataset(batch, repeats=1):
     import tensorflow as tf
 
