@@ -288,6 +288,11 @@ def _output_channels(src, channels):
     return native
 
 
+# What every too-small-image refusal tells the user to do.
+_UPSCALE_HINT = ("Pass resize=True (`--resize` on the command line) to upscale them or choose "
+                 "a smaller image_size")
+
+
 def _check_sizes(src, target, resize):
     """Raises if some image would need upscaling and `resize` is False."""
     if resize:
@@ -301,16 +306,15 @@ def _check_sizes(src, target, resize):
             raise ValueError(
                 f"{int(small.sum())} of {small.size} images under {src.root!r} are smaller "
                 f"than image_size={target} after center-cropping to its aspect ratio, e.g. "
-                f"{src.paths[first]!r} ({h}x{w}). Pass resize=True (`--resize` on the command "
-                f"line) to upscale them or choose a smaller image_size. Received: file={src.paths[first]!r}, size=({h}, {w})"
+                f"{src.paths[first]!r} ({h}x{w}). {_UPSCALE_HINT}. "
+                f"Received: file={src.paths[first]!r}, size=({h}, {w})"
             )
         return
     h, w = src.info.image_shape[:2]
     if h is not None and w is not None and bool(transforms.needs_upscale(h, w, th, tw)):
         raise ValueError(
             f"Images of {src.info.name!r} are {h}x{w}, smaller than image_size={target} "
-            f"after center-cropping to its aspect ratio. Pass resize=True (`--resize` on the command "
-            f"line) to upscale them or choose a smaller image_size. Received: size=({h}, {w})"
+            f"after center-cropping to its aspect ratio. {_UPSCALE_HINT}. Received: size=({h}, {w})"
         )
 
 
@@ -377,7 +381,7 @@ def _stream_pipeline(src, target, channels, global_batch, labels, shuffle, seed,
             small = transforms.needs_upscale(tf.shape(x)[0], tf.shape(x)[1], th, tw)
             check = tf.debugging.Assert(
                 tf.logical_not(small),
-                [f"An image of {name} is smaller than image_size={target}; pass resize=True (`--resize` on the command line). "
+                [f"An image of {name} is smaller than image_size={target}. {_UPSCALE_HINT}. "
                  "Received: size=", tf.shape(x)[:2]],
             )
             with tf.control_dependencies([check]):
