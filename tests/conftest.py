@@ -16,13 +16,20 @@ TINY = {
 }
 
 
-def tiny_model(name, seed=0, jit_compile=False, **overrides):
-    """A zoo entry with tiny widths, compiled with its recipe's optimizers."""
+def tiny_model(name, seed=0, jit_compile=False, run_eagerly=False, **overrides):
+    """A zoo entry with tiny widths, compiled with its recipe's optimizers.
+
+    ``run_eagerly=True`` is for tests whose subject is not the traced step (saving,
+    fine-tuning, validation, Adam's arithmetic): for a few tiny steps it is 3-5x cheaper
+    than tracing the step. The traced step of every entry is pinned by
+    ``test_models.test_one_fit_step_trains_both_players_with_recipe_d_steps`` and the
+    graph-only checks by ``test_input_checks``.
+    """
     import ganzoo
 
     keras.utils.set_random_seed(seed)
     gan = ganzoo.create_model(name, compile=False, seed=seed, **{**TINY, **overrides})
-    gan.compile(jit_compile=jit_compile)
+    gan.compile(jit_compile=jit_compile, run_eagerly=run_eagerly)
     return gan
 
 

@@ -163,10 +163,15 @@ def test_ada_p_rises_with_positive_real_logits_and_falls_to_zero_never_below():
     assert float(layer.p) == 0.0  # adjusted only every 4 steps
     layer.update(1.0, 64)
     assert float(layer.p) == pytest.approx(64 * 4 / 500_000)
-    # 500k images of all-positive logits take p from 0 to 1 (7813 steps of 64)
-    for _ in range(7812):
-        layer.update(1.0, 64)
-    assert float(layer.p) == pytest.approx(1.0)
+    # p moves by (images seen) / speed_images: 496k more images of all-positive logits in
+    # steps of 1,000 (124 adjustments of 4,000 images) leave p just short of 1 ...
+    for _ in range(496):
+        layer.update(1.0, 1000)
+    assert float(layer.p) == pytest.approx((256 + 496_000) / 500_000)
+    # ... and the next adjustment would overshoot: p is clipped to 1
+    for _ in range(4):
+        layer.update(1.0, 1000)
+    assert float(layer.p) == 1.0
     down = augment.AdaptiveAugment(initial_p=0.01, speed_images=1000)
     for _ in range(40):
         down.update(-1.0, 64)

@@ -140,7 +140,7 @@ def test_overrides_change_shapes():
 
 @pytest.mark.parametrize("name", ["dcgan_mnist", "wgan_gp_mnist", "sngan_mnist"])
 def test_keras_save_load_round_trip_keeps_outputs_and_optimizer_state(name, tmp_path):
-    gan = tiny_model(name)
+    gan = tiny_model(name, run_eagerly=True)
     data = as_dataset(real_batch(gan), repeats=2)
     gan.fit(data, epochs=1, verbose=0)
     path = tmp_path / "gan.keras"
@@ -162,6 +162,7 @@ def test_keras_save_load_round_trip_keeps_outputs_and_optimizer_state(name, tmp_
     np.testing.assert_array_equal(np.array(again.seed_generator.state), np.array(gan.seed_generator.state))
     assert np.array(again.seed_generator.state)[1] > 0
     # fit continues from the restored state
+    again.run_eagerly = True
     again.fit(data, epochs=1, verbose=0)
     assert int(again.g_optimizer.iterations) == int(gan.g_optimizer.iterations) + 2
 
@@ -249,7 +250,7 @@ def test_validation_reports_the_training_quantities_and_leaves_the_training_nois
 def test_fit_with_validation_data_trains_exactly_as_without():
     results = []
     for validation in (False, True):
-        gan = tiny_model("dcgan_mnist", seed=4, augment="diffaugment", r1_weight=1.0)
+        gan = tiny_model("dcgan_mnist", seed=4, augment="diffaugment", r1_weight=1.0, run_eagerly=True)
         data = as_dataset(real_batch(gan, per_step=4), repeats=2)
         gan.fit(data, epochs=2, verbose=0, validation_data=data if validation else None)
         results.append([np.array(v) for v in gan.generator.weights + gan.discriminator.weights])

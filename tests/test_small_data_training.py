@@ -72,7 +72,7 @@ def test_every_option_is_in_the_config_and_survives_keras_save_and_load(tmp_path
     gan = tiny_model("dcgan_mnist", augment={"name": "ada", "initial_p": 0.5, "speed_images": 1000},
                      lecam_weight=0.3, r1_weight=0.5, r2_weight=0.25, penalty_interval=3,
                      ema_decay=0.9, ema_start=5, ema_warmup=True, instance_noise=0.2,
-                     instance_noise_steps=100)
+                     instance_noise_steps=100, run_eagerly=True)
     gan.fit(as_dataset(real_batch(gan), repeats=4), epochs=1, verbose=0)
     p = float(gan.augment.p)
     assert p != 0.5  # moved by the adjustment

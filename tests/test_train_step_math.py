@@ -352,7 +352,7 @@ def test_adams_first_step_moves_no_generator_weight_more_than_the_learning_rate(
     gan = tiny_model(name, **overrides)
     lr = 1e-3
     adam = {"name": "adam", "learning_rate": lr}
-    gan.compile(d_optimizer=adam, g_optimizer=adam)
+    gan.compile(d_optimizer=adam, g_optimizer=adam, run_eagerly=True)
     before = _values(gan.generator.trainable_variables)
     gan.fit(as_dataset(real_batch(gan, per_step=16)), epochs=1, verbose=0)
     moves = {v.path: float(np.max(np.abs(v.numpy() - b)))
