@@ -32,8 +32,16 @@ def _kernels(net):
     return [np.array(v) for v in net.trainable_variables if len(v.shape) >= 2]
 
 
+def _small_data_entries():
+    """`by_kind`, with the ResNet entries slow too: the options act on the images and the
+    logits, whatever the networks; each loss family still runs them by default, and the
+    ResNet networks train by default in test_models."""
+    return [pytest.param(n, marks=pytest.mark.slow) if isinstance(n, str) and "resnet" in n else n
+            for n in by_kind(ALL)]
+
+
 @pytest.mark.parametrize("combo", sorted(COMBOS))
-@pytest.mark.parametrize("name", by_kind(ALL))
+@pytest.mark.parametrize("name", _small_data_entries())
 def test_every_entry_trains_with_every_small_data_option_on(name, combo):
     gan = tiny_model(name, **COMBOS[combo])
     # Eager: 5x faster than tracing these graphs for two tiny steps; graph mode is
