@@ -319,8 +319,14 @@ def test_an_xla_train_step_matches_the_plain_step(monkeypatch, name, overrides, 
 
 # --- Adam's first step ------------------------------------------------------------------
 
+# The small-data options under XLA ride along (one compile instead of two): ADA's p update,
+# LeCam's anchors and lazy R1's branch.
+SMALL_DATA_XLA = dict(augment={"name": "ada", "initial_p": 0.5}, r1_weight=1.0, penalty_interval=2,
+                      lecam_weight=0.1)
+
+
 @pytest.mark.parametrize("name, overrides", [
-    ("dcgan_mnist", {"num_classes": 10}),  # a label embedding
+    ("dcgan_mnist", {"num_classes": 10, **SMALL_DATA_XLA}),  # a label embedding
     pytest.param("sngan_projection_mnist", {}, marks=pytest.mark.slow),  # conditional BN, projection
 ])
 def test_a_conditional_gan_trains_under_xla(name, overrides):
@@ -328,8 +334,10 @@ def test_a_conditional_gan_trains_under_xla(name, overrides):
     # compile; under jit_compile the pipeline checks the labels instead.
     gan = tiny_model(name, jit_compile=True, **overrides)
     batch = real_batch(gan, per_step=4)
-    gan.fit(as_dataset(batch), verbose=0)
-    assert int(gan.g_optimizer.iterations) == 1
+    logs = gan.fit(as_dataset(batch, repeats=2), verbose=0).history
+    assert int(gan.g_optimizer.iterations) == 2
+    expected = {"d_loss", "g_loss"} | ({"r1", "lecam", "aug_p"} if "lecam_weight" in overrides else set())
+    assert expected <= set(logs) and all(np.isfinite(logs[k][0]) for k in expected), logs
     images, labels = batch
     # A second batch with out-of-range labels: refused by the pipeline's check.
     two = tf.data.Dataset.from_tensor_slices(
