@@ -118,8 +118,8 @@ _MIRRORED = textwrap.dedent(
             return [l for l in e.message.splitlines() if "assertion failed" in l][0]
 
     dynamic = {}
-    with mirrored.scope():  # 2 critic steps (not 5) keep the traced step small
-        gan = tiny_model("wgan_gp_mnist", jit_compile=False, d_steps=2)
+    with mirrored.scope():  # DCGAN with 2 D steps: the smallest step that splits its batch
+        gan = tiny_model("dcgan_mnist", jit_compile=False, d_steps=2)
     x = np.random.default_rng(0).uniform(-1, 1, (18, 28, 28, 1)).astype("float32")
     ds = tf.data.Dataset.from_tensor_slices(x).batch(8)  # 8, 8, 2 images: no static batch size
     dynamic["dataset"] = error_of(lambda: gan.fit(ds, verbose=0))

@@ -156,8 +156,8 @@ def test_a_pipeline_of_unknown_length_makes_no_extra_step_at_the_end_of_an_epoch
 
 def test_dynamic_batch_check_holds_under_xla():
     # XLA compiles in-graph assertions to no-ops: the check runs in the input pipeline.
-    # 2 critic steps (not the recipe's 5) keep the compiled step small.
-    gan = tiny_model("wgan_gp_mnist", jit_compile=True, d_steps=2)
+    # DCGAN with 2 D steps: the smallest step that splits its batch.
+    gan = tiny_model("dcgan_mnist", jit_compile=True, d_steps=2)
     x = np.random.default_rng(0).uniform(-1, 1, (27, 28, 28, 1)).astype("float32")
     ds = tf.data.Dataset.from_tensor_slices(x).batch(24)  # 24, then 3: no static batch size
     with pytest.raises(tf.errors.InvalidArgumentError, match="d_steps=2.*Received: a batch of 3 images"):
