@@ -27,16 +27,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 
 from ganzoo import metrics as metrics_lib
-from ganzoo.data.mnist import load_mnist_5k
+from ganzoo.metrics._reference import load_arrays
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _report import write_outputs  # noqa: E402
 
 
 def split_features(extractor, split):
-    """Classifier features ``(N, 64)`` of one mnist_5k split, images on the [-1, 1] scale."""
-    source = load_mnist_5k(split, labels=False)
-    images = source.images.astype("float32") / source.divisor + source.offset
+    """Classifier features ``(N, 64)`` of one mnist_5k split, read as `ganzoo evaluate` reads it."""
+    images, _, _ = load_arrays("mnist_5k", split, image_shape=(28, 28, 1), labels=False)
     return np.asarray(extractor.features(images))
 
 
