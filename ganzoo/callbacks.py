@@ -6,6 +6,7 @@ import pathlib
 import shutil
 import signal
 import time
+import zipfile
 
 import keras
 import numpy as np
@@ -169,6 +170,44 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
             return 0
         with open(os.path.join(backup_dir, folder, cls.METADATA)) as f:
             return int(json.load(f)["epoch"])
+
+    @classmethod
+    def start_from(cls, backup_dir, model_file, epoch):
+        """Makes a saved model the last complete backup, as if `epoch` epochs had run.
+
+        What ``ganzoo train --extend`` uses to continue a finished run: the
+        ``.keras`` file's weights (network, optimizer, EMA and random-number
+        state) become ``latest.weights.h5`` of a backup folder for `epoch`, so
+        the next `fit` resumes there exactly as from any other backup.
+
+        Args:
+            backup_dir: the run's backup folder (created if missing).
+            model_file: a ``.keras`` file written by ``model.save`` (a zip with
+                ``model.weights.h5``, the file `save_weights` writes).
+            epoch: completed epochs the backup records (>= 1).
+
+        Raises:
+            ValueError: `model_file` is not a readable ``.keras`` archive.
+        """
+        try:
+            with zipfile.ZipFile(model_file) as archive:
+                weights = archive.read("model.weights.h5")
+        except (zipfile.BadZipFile, KeyError, OSError) as e:
+            raise ValueError(
+                f"Cannot continue from a damaged or incomplete model file ({e}). "
+                f"Received: model_file={str(model_file)!r}"
+            ) from None
+        folder = f"epoch_{int(epoch):05d}_000000"
+        path = os.path.join(backup_dir, folder)
+        os.makedirs(path, exist_ok=True)
+        with open(os.path.join(path, "latest.weights.h5"), "wb") as f:
+            f.write(weights)
+        with open(os.path.join(path, cls.METADATA), "w") as f:
+            json.dump({"epoch": int(epoch), "batch": 0}, f)
+        pointer = os.path.join(backup_dir, cls.POINTER)
+        with open(pointer + ".tmp", "w") as f:
+            f.write(folder)
+        os.replace(pointer + ".tmp", pointer)
 
     def _use(self, folder):
         path = os.path.join(self.backup_dir, folder)

@@ -2,7 +2,9 @@
 
 `train_run` is what ``ganzoo train`` calls. Killing it (even with SIGKILL) and
 running the same command again continues from the last completed epoch with
-the same optimizer state, through `keras.callbacks.BackupAndRestore`.
+the same optimizer state, through `keras.callbacks.BackupAndRestore`. With
+``extend=True`` (``ganzoo train --extend``) a larger ``steps`` continues a
+finished run from its final state, as if it had been started that long.
 """
 
 import functools
@@ -43,6 +45,32 @@ def _overrides_for(recipe, batch_size=None, latent_dim=None, lr=None, lr_schedul
     return overrides
 
 
+def _extension_of(previous, settings, out):
+    """The finished run's steps, if `settings` may extend the run `previous` in `out`."""
+    if not isinstance(previous.get("steps"), int) or not isinstance(settings["steps"], int):
+        raise ValueError(
+            f"--extend continues a run counted in --steps to more --steps. Received: steps "
+            f"{previous.get('steps')} -> {settings['steps']} for the run in {str(out)!r}"
+        )
+    differing = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
+    if differing != ["steps"]:
+        raise FileExistsError(
+            f"--extend changes only --steps of the run in {str(out)!r}; these settings differ too: "
+            f"{[k for k in differing if k != 'steps']} (the run: {previous}). Received: {settings}"
+        )
+    if settings["steps"] <= previous["steps"]:
+        raise ValueError(
+            f"--extend needs more steps than the finished run's {previous['steps']}. "
+            f"Received: steps={settings['steps']}"
+        )
+    if not (out / runs.FINAL).exists():
+        raise ValueError(
+            f"The run in {str(out)!r} is not finished (no {runs.FINAL}): run its own command to "
+            f"resume it, then extend it. Received: steps={settings['steps']}"
+        )
+    return previous["steps"]
+
+
 def train_run(
     name,
     out,
@@ -64,6 +92,7 @@ def train_run(
     eval_metrics=("fid", "kid"),
     eval_samples=1000,
     recipe_overrides=None,
+    extend=False,
     **options,
 ):
     """Trains zoo entry `name`, writing everything under `out`.
@@ -95,12 +124,25 @@ def train_run(
         eval_metrics, eval_samples: what to measure, on how many samples.
         recipe_overrides: any recipe fields to replace (tables merged), as
             in `ganzoo.create_model`.
+        extend: continue a finished `steps` run in `out` to a larger `steps`
+            (every other setting as before): it resumes from the run's final
+            state (weights, optimizers, EMA, random-number state) with the
+            data stream where the finished run left it, as an uninterrupted
+            run of `steps` steps would. A killed extension resumes like any run.
         **options: ``batch_size``, ``latent_dim``, ``lr``, ``lr_schedule``,
             ``d_steps``, ``ema_decay`` overrides of the recipe.
 
     Returns:
         The trained `ganzoo.GAN`.
+
+    Raises:
+        FileExistsError: `out` holds something else than this run (with
+            `extend`: a run whose settings differ in more than ``steps``).
+        ValueError: a bad setting; with `extend`, nothing finished to extend,
+            a `steps` not above the finished run's, or a finished length that
+            is not a whole number of ``checkpoint_every`` epochs.
     """
+
     from ganzoo import data as data_lib
     from ganzoo import distribute
 
@@ -156,16 +198,32 @@ def train_run(
             f"The output must be a run directory, but a file of that name exists; choose "
             f"another --out. Received: out={str(out)!r}"
         )
+    if extend and distribute.task_id()[0] is not None:
+        raise ValueError(
+            "--extend runs in a single process (it rewrites the run's files before training); "
+            f"extend on one machine, then train on. Received: TF_CONFIG task {distribute.task_id()}"
+        )
+    backup = out / "backup"  # the chief's; other workers' below
+    extending_from = None  # steps of the finished run an extension continues
     if run_file.exists():
         previous = json.loads(run_file.read_text())
-        if previous != settings:
+        if extend and previous != settings:
+            extending_from = _extension_of(previous, settings, out)
+        elif previous != settings:
             raise FileExistsError(
                 f"The output directory holds a different run ({previous}); choose another --out "
                 f"or delete it. Received: out={str(out)!r} with settings {settings}"
             )
-        if (out / runs.FINAL).exists():
+        # A finished run has no backup (deleted when fit ends); an extension's
+        # seeded backup beside the old final model means: not finished yet.
+        elif (out / runs.FINAL).exists() and callbacks_lib.AtomicBackupAndRestore.completed_epochs(backup) == 0:
             print(f"Run in {out} is already complete; nothing to do.")
             return keras.models.load_model(out / runs.FINAL)
+    elif extend:
+        raise ValueError(
+            f"--extend continues a finished run, but the output directory holds none. "
+            f"Received: out={str(out)!r}"
+        )
     elif out.exists() and any(out.iterdir()):
         raise FileExistsError(
             "The output directory is not empty and holds no ganzoo run. "
@@ -176,7 +234,7 @@ def train_run(
     # scratch folder. Every worker keeps its own backup so that any can resume.
     chief = distribute.is_chief()
     outputs = out if chief else out / ".workers" / f"{'_'.join(map(str, distribute.task_id()))}"
-    backup = out / "backup" if chief else outputs / "backup"
+    backup = backup if chief else outputs / "backup"
 
     # Before the data: tf.data's seeded shuffles combine the op seed with the
     # global seed, so the order must not depend on what ran earlier in the process.
@@ -211,6 +269,15 @@ def train_run(
         # starts it at the batch where the interrupted run's last backup was made,
         # so it reads what an uninterrupted run reads (in-memory sources; streamed
         # sources restart their seeded shuffle sequence).
+        if extending_from is not None:
+            if extending_from % steps_per_epoch:
+                raise ValueError(
+                    f"The finished run's {extending_from} steps are not a whole number of epochs of "
+                    f"{steps_per_epoch} steps, where the extension would resume. Received: "
+                    f"steps={steps}, checkpoint_every={checkpoint_every}"
+                )
+            callbacks_lib.AtomicBackupAndRestore.start_from(
+                backup, out / runs.FINAL, extending_from // steps_per_epoch)
         start = callbacks_lib.AtomicBackupAndRestore.completed_epochs(backup) * steps_per_epoch
         if info.in_memory:
             dataset = load(repeat=True, start_batch=start)
@@ -224,6 +291,10 @@ def train_run(
         gan.compile(jit_compile=jit_compile)
     out.mkdir(parents=True, exist_ok=True)
     run_file.write_text(json.dumps(settings, indent=2) + "\n")
+    if extending_from is not None:
+        # Last: until now the finished run was intact (a kill before here leaves
+        # it as it was, plus a backup that the next --extend rewrites).
+        (out / runs.FINAL).unlink()
 
     # Epoch-end order matters for a kill at any moment: outputs first, the backup
     # last, so a resumed run redoes (and rewrites) any epoch its backup lacks.

@@ -209,6 +209,74 @@ def test_killed_run_resumes_from_last_completed_epoch(tmp_path, digits_npz):
     assert int(gan.d_optimizer.iterations) == 80
 
 
+def _tiny_steps_cmd(out, steps, *extra):
+    return ["train", "dcgan_mnist", "--data", "mnist_5k", "--steps", str(steps), "--checkpoint-every", "3",
+            "--batch-size", "16", "--ema", "0.9", "--out", str(out), *TINY_SET, *extra]
+
+
+def _every_variable(path):
+    import keras
+
+    gan = keras.models.load_model(path)
+    return [np.array(v) for v in gan.weights + gan.d_optimizer.variables + gan.g_optimizer.variables]
+
+
+def test_extending_a_finished_run_equals_running_the_longer_run_at_once(tmp_path, capsys):
+    # 3 steps, then --extend to 6, against 6 steps straight: every weight, optimizer slot,
+    # EMA weight and random-number state must be bit-identical (same batches, same noise).
+    assert main(_tiny_steps_cmd(tmp_path / "straight", 6)) == 0
+    out = tmp_path / "extended"
+    assert main(_tiny_steps_cmd(out, 3)) == 0
+    assert main(_tiny_steps_cmd(out, 6, "--extend")) == 0
+    assert int(capsys.readouterr().out.split("Epoch ")[-1].split("/")[0]) == 2  # went on at epoch 2
+    straight, extended = _every_variable(tmp_path / "straight" / "final.keras"), _every_variable(out / "final.keras")
+    assert len(extended) == len(straight)
+    for a, b in zip(extended, straight):
+        np.testing.assert_array_equal(a, b)
+    assert json.loads((out / "run.json").read_text())["steps"] == 6
+    assert [json.loads(l)["epoch"] for l in (out / "metrics.jsonl").read_text().splitlines()] == [1, 2]
+    assert not (out / "backup").exists()
+    # The same command again: already complete, nothing trained.
+    assert main(_tiny_steps_cmd(out, 6, "--extend")) == 0
+    assert "already complete" in capsys.readouterr().out
+
+
+def test_extend_refuses_what_it_cannot_continue_and_leaves_the_run_intact(tmp_path, capsys):
+    from ganzoo.train import train_run
+
+    out = tmp_path / "run"
+    # 2 steps with checkpoint_every 3: one epoch of 2 steps, which epochs of 3 cannot continue.
+    assert main(_tiny_steps_cmd(out, 2)) == 0
+    run_json, final = (out / "run.json").read_text(), (out / "final.keras").read_bytes()
+
+    def refused(*extra, steps=6, target=out):
+        assert main(_tiny_steps_cmd(target, steps, "--extend", *extra)) == 2
+        return capsys.readouterr().err
+
+    assert "not a whole number of epochs of 3 steps" in refused()
+    assert "needs more steps than the finished run's 2" in refused(steps=1)
+    assert "these settings differ too: ['seed']" in refused("--seed", "1")
+    assert "holds none" in refused(target=tmp_path / "empty")
+    # Nothing was written by any refusal.
+    assert (out / "run.json").read_text() == run_json and (out / "final.keras").read_bytes() == final
+    assert not (out / "backup").exists()
+
+    # A run counted in epochs, and an unfinished run, are not extended either.
+    settings = json.loads(run_json)
+    (out / "run.json").write_text(json.dumps({**settings, "steps": None, "epochs": 1}))
+    assert "counted in --steps" in refused()
+    (out / "run.json").write_text(run_json)
+    (out / "final.keras").unlink()
+    assert "is not finished" in refused()
+    with pytest.raises(ValueError, match="single process"):
+        os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": ["a:1", "b:2"]},
+                                              "task": {"type": "worker", "index": 0}})
+        try:
+            train_run("dcgan_mnist", out, steps=6, extend=True)
+        finally:
+            del os.environ["TF_CONFIG"]
+
+
 def test_pretrained_cards_table_matches_readme(capsys):
     main(["list", "--cards"])
     table = capsys.readouterr().out.strip()

@@ -8,7 +8,7 @@ def add_parser(sub):
         "train",
         help="train a zoo entry",
         description="Train a zoo entry. Rerunning the same command resumes a killed run "
-        "from its last completed epoch.",
+        "from its last completed epoch; with --extend and a larger --steps it continues a finished one.",
     )
     p.add_argument("name", help="zoo entry (see `ganzoo list`)")
     p.add_argument("--out", required=True, help="run directory (checkpoints, samples, logs)")
@@ -20,6 +20,9 @@ def add_parser(sub):
     p.add_argument("--checkpoint-every", type=_args.positive_int, default=None, metavar="STEPS",
                    help="with --steps: checkpoint, back up and log every STEPS generator steps "
                    "instead of once per pass over the data")
+    p.add_argument("--extend", action="store_true",
+                   help="continue the finished run in --out to a larger --steps (every other option "
+                   "as before), as if it had been started with them")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=_args.positive_int, default=None,
                    help="real images per discriminator step")
@@ -78,6 +81,7 @@ def run(args):
         checkpoint_every=args.checkpoint_every,
         eval_metrics=args.eval_metrics,
         eval_samples=args.eval_samples,
+        extend=args.extend,
         precision=args.precision,
     )
     return 0
