@@ -44,7 +44,7 @@ from _report import write_outputs  # noqa: E402
 import train_step  # noqa: E402  (KerasIOGAN, build_baseline, _adam, machine_info, _sample, _usage)
 
 # ganzoo's side: the shipped dcgan_mnist recipe as it is (the paper's networks, loss and constant-rate
-# Adam, plus the generator EMA 0.999 warmed up from step 1000; FID 2.06 after 40k steps). The earlier
+# Adam, plus the generator EMA 0.999 warmed up from step 1000; FID 1.85 after 50k steps). The earlier
 # pick, the best configuration of benchmarks/small_data.py at 2,000 steps (RpGAN + R1 + R2, lazy every
 # 4th D step), lost at equal budget (FID ratio 1.22: its penalty passes cost a third of the steps;
 # the JSON of that run is in git history, benchmarks/results/cpu_2core_quality_budget.json).
