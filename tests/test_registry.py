@@ -31,7 +31,9 @@ def test_every_recipe_cites_a_paper_and_matches_its_family(name):
     recipe = ganzoo.get_recipe(name)
     assert "arXiv:" in recipe.paper
     family_defaults = {"dcgan": ("non_saturating",), "wgan_gp": ("wasserstein",), "sngan": ("hinge", "non_saturating")}
-    assert recipe.loss in family_defaults[recipe.family]
+    # Another loss only as a stated deviation from the paper (the README's zoo table shows it).
+    assert recipe.loss in family_defaults[recipe.family] or recipe.loss in (recipe.deviations or ""), (
+        recipe.loss, recipe.deviations)
 
 
 def test_family_classes_follow_the_recipe():
