@@ -7,8 +7,9 @@ after the other (never in parallel, in ``--order``):
 * **ganzoo**: ``GANZOO_RECIPE`` below (a zoo entry plus recipe overrides) built
   with ``ganzoo.create_model`` and compiled with its defaults;
 * **baseline**: ``KerasIOGAN`` from ``train_step.py`` (a hand-written keras.io
-  ``train_step``) around the same entry's networks with the recipe's plain
-  settings (no EMA, no augmentation), the same batch size and the same Adam,
+  ``train_step``) around the networks of ``BASELINE_MODEL`` (keras.io's DCGAN:
+  ``dcgan_mnist``'s networks, BCE loss, no EMA, no augmentation) at the same
+  batch size, with that recipe's Adam at a constant rate,
 
 each for ``--budget`` seconds of wall clock (from the start of ``fit``, so
 tracing counts), stopped by a callback after the step that crosses it. Both are
@@ -43,21 +44,23 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _report import write_outputs  # noqa: E402
 import train_step  # noqa: E402  (KerasIOGAN, build_baseline, _adam, machine_info, _sample, _usage)
 
-# ganzoo's side: the shipped dcgan_mnist recipe as it is (the paper's networks, loss and constant-rate
-# Adam, plus the generator EMA 0.999 warmed up from step 1000; FID 1.85 after 50k steps). The earlier
-# pick, the best configuration of benchmarks/small_data.py at 2,000 steps (RpGAN + R1 + R2, lazy every
-# 4th D step), lost at equal budget (FID ratio 1.22: its penalty passes cost a third of the steps;
-# the JSON of that run is in git history, benchmarks/results/cpu_2core_quality_budget.json).
+# ganzoo's side: the shipped sngan_mnist recipe as it is (half-width SN-GAN standard CNN with the
+# relativistic pairing loss, R1 and R2 every 4th D step and a warmed-up generator EMA: FID 1.09 after
+# 10k steps). Earlier picks, both on the dcgan_mnist networks, lost at equal budget: the recipe as
+# shipped (EMA; ratio 1.08, its EMA no better than the raw generator at ~5,700 steps) and RpGAN + R1 +
+# R2 (ratio 1.22, the penalty passes cost a third of the steps); their JSON is in git history
+# (benchmarks/results/cpu_2core_quality_budget.json).
 def _constant(settings):
     """Optimizer settings without a learning-rate schedule."""
     return {k: v for k, v in settings.items() if k not in ("schedule", "decay_steps")}
 
 
 GANZOO_RECIPE = {
-    "model": "dcgan_mnist",
+    "model": "sngan_mnist",
     "overrides": {},
     "batch_size": 64,
 }
+BASELINE_MODEL = "dcgan_mnist"  # the keras.io-style DCGAN of train_step.py: these networks, BCE loss
 DATA = "mnist_5k"
 METRICS = ("fid", "kid", "precision_recall", "mode_coverage")
 SIDES = ("ganzoo", "baseline")
@@ -97,14 +100,15 @@ class SamplingAdapter:
 
 def build_side(side, seed):
     """(model to fit, object to evaluate, recipe, description) of one side."""
-    name, batch = GANZOO_RECIPE["model"], GANZOO_RECIPE["batch_size"]
+    name = GANZOO_RECIPE["model"] if side == "ganzoo" else BASELINE_MODEL
+    batch = GANZOO_RECIPE["batch_size"]
     overrides = dict(GANZOO_RECIPE["overrides"]) if side == "ganzoo" else {}
     recipe = ganzoo.get_recipe(name).with_overrides(batch_size=batch, **overrides)
     keras.utils.set_random_seed(seed)
     gan = ganzoo.create_model(name, seed=seed, batch_size=batch, **overrides)  # compiled with its defaults
     if side == "ganzoo":
         text = ", ".join(f"{k}={v}" for k, v in overrides.items())
-        return gan, gan, recipe, f"{name} {'+ ' + text if text else 'recipe as shipped (EMA from step 1000)'}, batch {batch}"
+        return gan, gan, recipe, f"{name} {'+ ' + text if text else 'recipe as shipped'}, batch {batch}"
     model = train_step.build_baseline(gan, recipe, seed=seed)
     # keras.io's DCGAN keeps the learning rate constant: the recipe's Adam without its schedule.
     model.compile(d_optimizer=train_step._adam(_constant(recipe.d_optimizer), recipe.d_steps),

@@ -142,7 +142,6 @@ def train_run(
             a `steps` not above the finished run's, or a finished length that
             is not a whole number of ``checkpoint_every`` epochs.
     """
-
     from ganzoo import data as data_lib
     from ganzoo import distribute
 
