@@ -38,9 +38,11 @@ _MIRRORED = textwrap.dedent(
     def weights(gan):
         return [np.array(v.numpy()) for v in gan.generator.weights + gan.discriminator.weights]
 
-    # Every small-data option at once: ADA (p moves every D step), R1, R2, LeCam.
+    # Every small-data option at once: ADA (p moves every D step), R1, R2 (lazy: every 2nd D step,
+    # which under a strategy is computed every step and its BatchNorm updates undone when not
+    # due; a tf.cond there would hold synchronisation points), LeCam.
     SMALL_DATA = dict(augment={"name": "ada", "initial_p": 0.5, "interval": 1, "speed_images": 100},
-                      r1_weight=1.0, r2_weight=1.0, lecam_weight=0.5)
+                      r1_weight=1.0, r2_weight=1.0, penalty_interval=2, lecam_weight=0.5)
 
     def run(name, strategy):
         extra = SMALL_DATA if name.endswith("+small_data") else {}

@@ -811,9 +811,12 @@ class GAN(keras.Model):
         if k == 1:
             return compute(), tf.constant(1.0)
         due = tf.equal(tf.math.floormod(self.d_optimizer.iterations, k), 0)
-        if self.jit_compile:
+        if self.jit_compile or tf.distribute.has_strategy():
             # XLA cannot differentiate the nested penalty gradient inside a tf.cond
-            # ("InvertPermutation: 0 is duplicated"): compute it every step and keep
+            # ("InvertPermutation: 0 is duplicated"), and under a tf.distribute
+            # strategy the discriminator's state updates inside a tf.cond (spectral-norm
+            # vectors, BatchNorm statistics) are synchronisation points ("merge_call
+            # called while defining a new graph"): compute it every step and keep
             # every k-th, so the result is the same and only the saving is lost. The
             # discarded computations must leave no trace either: the discriminator's
             # state they move (BatchNorm statistics, spectral-norm vectors) is put back.
