@@ -197,13 +197,22 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
                 f"Cannot continue from a damaged or incomplete model file ({e}). "
                 f"Received: model_file={str(model_file)!r}"
             ) from None
-        folder = f"epoch_{int(epoch):05d}_000000"
+        folder = cls._folder(epoch, 0)
         path = os.path.join(backup_dir, folder)
         os.makedirs(path, exist_ok=True)
         with open(os.path.join(path, "latest.weights.h5"), "wb") as f:
             f.write(weights)
         with open(os.path.join(path, cls.METADATA), "w") as f:
             json.dump({"epoch": int(epoch), "batch": 0}, f)
+        cls._point_to(backup_dir, folder)
+
+    @staticmethod
+    def _folder(epoch, batch):
+        return f"epoch_{int(epoch):05d}_{int(batch):06d}"
+
+    @classmethod
+    def _point_to(cls, backup_dir, folder):
+        """Names `folder` the last complete backup: one atomic replace of the pointer file."""
         pointer = os.path.join(backup_dir, cls.POINTER)
         with open(pointer + ".tmp", "w") as f:
             f.write(folder)
@@ -222,15 +231,12 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
             self._load_model()
 
     def _save_model(self):
-        folder = f"epoch_{self._current_epoch:05d}_{self._last_batch_seen:06d}"
+        folder = self._folder(self._current_epoch, self._last_batch_seen)
         os.makedirs(self._use(folder), exist_ok=True)
         super()._save_model()
         # The worst moment for a kill: the new backup is written, the pointer still names the old.
         _kill_point("backup", self._current_epoch)
-        pointer = os.path.join(self.backup_dir, self.POINTER)
-        with open(pointer + ".tmp", "w") as f:
-            f.write(folder)
-        os.replace(pointer + ".tmp", pointer)
+        self._point_to(self.backup_dir, folder)
         for old in os.listdir(self.backup_dir):
             if old.startswith("epoch_") and old != folder:
                 shutil.rmtree(os.path.join(self.backup_dir, old), ignore_errors=True)

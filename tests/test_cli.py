@@ -241,7 +241,7 @@ def test_extending_a_finished_run_equals_running_the_longer_run_at_once(tmp_path
     assert "already complete" in capsys.readouterr().out
 
 
-def test_extend_refuses_what_it_cannot_continue_and_leaves_the_run_intact(tmp_path, capsys):
+def test_extend_refuses_what_it_cannot_continue_and_leaves_the_run_intact(tmp_path, capsys, monkeypatch):
     from ganzoo.train import train_run
 
     out = tmp_path / "run"
@@ -268,13 +268,10 @@ def test_extend_refuses_what_it_cannot_continue_and_leaves_the_run_intact(tmp_pa
     (out / "run.json").write_text(run_json)
     (out / "final.keras").unlink()
     assert "is not finished" in refused()
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1", "b:2"]},
+                                                "task": {"type": "worker", "index": 0}}))
     with pytest.raises(ValueError, match="single process"):
-        os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": ["a:1", "b:2"]},
-                                              "task": {"type": "worker", "index": 0}})
-        try:
-            train_run("dcgan_mnist", out, steps=6, extend=True)
-        finally:
-            del os.environ["TF_CONFIG"]
+        train_run("dcgan_mnist", out, steps=6, extend=True)
 
 
 def test_pretrained_cards_table_matches_readme(capsys):
