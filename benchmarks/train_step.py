@@ -262,7 +262,8 @@ def step_flops(gan, recipe):
       gradients) = B (F_G + 6 F_D). G is not back-propagated in a D step.
     * gradient penalty (WGAN-GP), per D step: D forward on x_hat (1) + the
       inner backward to the input (1, input gradients only) + the outer
-      backward through both (~2 x 2) = 6 B F_D.
+      backward through both (~2 x 2) = 6 B F_D. R1 (on real) and R2 (on
+      fake) cost the same each, divided by ``penalty_interval`` when lazy.
     * G step: G forward + D forward (Bg (F_G + F_D)) + backward through D to
       its input only (D's weight gradients are not needed: 1 Bg F_D) +
       backward through G (2 Bg F_G) = Bg (3 F_G + 2 F_D).
@@ -275,7 +276,9 @@ def step_flops(gan, recipe):
     b, d_steps = recipe.batch_size, recipe.d_steps
     bg = recipe.g_batch_size or b
     gp = recipe.family == "wgan_gp"
-    d_step = b * (f_g + 6 * f_d) + (6 * b * f_d if gp else 0)
+    lazy = max(1, recipe.penalty_interval or 1)
+    penalties = float(gp) + (bool(recipe.r1_weight) + bool(recipe.r2_weight)) / lazy
+    d_step = b * (f_g + 6 * f_d) + 6 * penalties * b * f_d
     g_step = bg * (3 * f_g + 2 * f_d)
     total = d_steps * d_step + g_step
     return {
@@ -285,7 +288,8 @@ def step_flops(gan, recipe):
         "g_step_gflop": g_step / 1e9,
         "gflop_per_step": total / 1e9,
         "formula": (
-            f"{d_steps} x [B(F_G + 6 F_D){' + 6 B F_D (GP)' if gp else ''}] + Bg(3 F_G + 2 F_D), "
+            f"{d_steps} x [B(F_G + 6 F_D){f' + {penalties:g} x 6 B F_D (GP/R1/R2)' if penalties else ''}] "
+            f"+ Bg(3 F_G + 2 F_D), "
             f"B={b}, Bg={bg}"
         ),
         "g_layers_mflop": {k: v / 1e6 for k, v in g_layers.items()},
@@ -398,10 +402,22 @@ def _adam(settings, d_steps=1):
     return keras.optimizers.Adam(**s)
 
 
+def baseline_gap(recipe):
+    """Why the baseline cannot train `recipe`'s step with the same math, or None if it can."""
+    if recipe.num_classes:
+        return "it is unconditional only"
+    if recipe.loss not in ("non_saturating", "wasserstein", "hinge"):
+        return f"it has no {recipe.loss} loss"
+    if recipe.r1_weight or recipe.r2_weight:
+        return "it has no R1/R2"
+    return None
+
+
 def build_baseline(gan, recipe, seed=0):
     """The keras.io-style model around `gan`'s own generator and discriminator."""
-    if recipe.num_classes:
-        raise ValueError("The baseline is unconditional only")
+    gap = baseline_gap(recipe)
+    if gap:
+        raise ValueError(f"The keras.io-style baseline cannot train this recipe: {gap}. Received: {recipe.name}")
     model = KerasIOGAN(
         gan.generator, gan.discriminator, gan.latent_dim, recipe.loss, d_steps=recipe.d_steps,
         g_batch_size=recipe.g_batch_size, gp_weight=recipe.gp_weight if recipe.family == "wgan_gp" else None,
@@ -477,7 +493,10 @@ def measure_entry(name, configs, steps, warmup, repeats, seed=0):
         try:
             model, gan, recipe = build(name, impl, xla, precision, seed=seed)
             n = recipe.batch_size * recipe.d_steps
-            x = np.random.default_rng(seed).uniform(-1, 1, (n, *gan.image_shape)).astype("float32")
+            rng = np.random.default_rng(seed)
+            x = rng.uniform(-1, 1, (n, *gan.image_shape)).astype("float32")
+            if recipe.num_classes:  # a conditional entry trains on (images, labels)
+                x = (x, rng.integers(0, recipe.num_classes, n).astype("int32"))
             ds = tf.data.Dataset.from_tensors(x).repeat()
             t0 = time.perf_counter()
             model.fit(ds, steps_per_epoch=warmup, epochs=1, verbose=0, shuffle=False)
@@ -653,7 +672,10 @@ def main(argv=None):
     rows = []
     for name in names:
         step_flops_cached(name)
-        configs = [(p, x, i) for p in precisions for x in xlas for i in impls]
+        gap = baseline_gap(ganzoo.get_recipe(name)) if "baseline" in impls else None
+        if gap:
+            print(f"{name}: no baseline row ({gap})", flush=True)
+        configs = [(p, x, i) for p in precisions for x in xlas for i in impls if not (gap and i == "baseline")]
         for r in measure_entry(name, configs, args.steps, args.warmup, args.repeats):
             rows.append(r)
             print(_format(r), flush=True)

@@ -6,7 +6,7 @@ import tensorflow as tf
 import keras
 
 import ganzoo
-from conftest import as_dataset, every_kernel_moved, real_batch, tiny_model, trainable_values
+from conftest import NON_SATURATING, as_dataset, every_kernel_moved, real_batch, tiny_model, trainable_values
 
 ALL = ganzoo.list_models()
 
@@ -370,7 +370,7 @@ def test_calling_the_gan_uses_the_raw_generator_not_the_ema_one():
 
 def test_evaluate_returns_the_training_losses_in_inference_mode_without_updates():
     # One image: each logged mean is one logit, so the non-saturating losses can be recomputed.
-    gan = tiny_model("dcgan_mnist", seed=2)
+    gan = tiny_model("dcgan_mnist", seed=2, **NON_SATURATING)
     x = real_batch(gan, per_step=1, seed=3)
     variables = gan.generator.weights + gan.discriminator.weights + gan.ema_generator.weights
     before = [np.array(v) for v in variables]
