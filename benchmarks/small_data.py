@@ -51,7 +51,7 @@ DIFFAUG = "diffaugment:translation,cutout"
 # name: (what it turns on, recipe overrides). R1/R2 gamma = 1.0 is a documented, untuned choice:
 # the middle of the 0.1-10 range used in the literature (Mescheder et al. 2018 use 10 on larger images).
 CONFIGS = {
-    "plain": ("the networks, loss and Adam of the recipe (BASE)", {}),
+    "plain": ("the networks and Adam of the recipe, its paper's loss (BASE)", {}),
     "diffaugment": ("DiffAugment translation+cutout", {"augment": DIFFAUG}),
     "diffaugment_full": ("DiffAugment color+translation+cutout", {"augment": "diffaugment"}),
     "ada": ("adaptive augmentation (ADA, p tuned from r_t)", {"augment": "ada"}),
@@ -75,7 +75,7 @@ CONFIGS = {
 # measured; the shipped MNIST recipes have since turned some of these options on), so that each row
 # adds only what it names.
 PAPER_LOSS = {"dcgan": "non_saturating", "wgan_gp": "wasserstein", "sngan": "hinge"}
-BASE = {"ema_decay": None, "r1_weight": 0.0, "r2_weight": 0.0, "penalty_interval": 1,
+BASE = {"ema_decay": None, "ema_warmup": False, "r1_weight": 0.0, "r2_weight": 0.0, "penalty_interval": 1,
         "d_optimizer": {"schedule": "constant"}, "g_optimizer": {"schedule": "constant"}}
 REFERENCE = "mnist_5k"  # `ganzoo evaluate`'s default data; its default split ("train") and extractor ("auto")
 
