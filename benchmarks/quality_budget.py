@@ -100,11 +100,16 @@ class SamplingAdapter:
         return tf.random.stateless_normal((int(num), self.latent_dim), seed=[int(seed), 0], dtype="float32")
 
 
+def side_overrides(side):
+    """The recipe overrides one side trains with."""
+    return dict(GANZOO_RECIPE["overrides"] if side == "ganzoo" else BASELINE_OVERRIDES)
+
+
 def build_side(side, seed):
     """(model to fit, object to evaluate, recipe, description) of one side."""
     name = GANZOO_RECIPE["model"] if side == "ganzoo" else BASELINE_MODEL
     batch = GANZOO_RECIPE["batch_size"]
-    overrides = dict(GANZOO_RECIPE["overrides"] if side == "ganzoo" else BASELINE_OVERRIDES)
+    overrides = side_overrides(side)
     recipe = ganzoo.get_recipe(name).with_overrides(batch_size=batch, **overrides)
     keras.utils.set_random_seed(seed)
     gan = ganzoo.create_model(name, seed=seed, batch_size=batch, **overrides)  # compiled with its defaults
@@ -137,7 +142,7 @@ def run_side(side, args, evaluator):
     images = steps * recipe.d_steps * recipe.batch_size  # real images consumed
     return {
         "side": side, "recipe": description, "model": recipe.name,
-        "overrides": dict(GANZOO_RECIPE["overrides"] if side == "ganzoo" else BASELINE_OVERRIDES),
+        "overrides": side_overrides(side),
         "batch_size": recipe.batch_size, "d_steps": recipe.d_steps, "jit_compile": bool(model.jit_compile),
         "generator_steps_done": steps, "train_s_at_stop": round(budget.elapsed, 2), "wall_s": round(wall, 2),
         "images_per_s": round(images / wall, 1), "loadavg_before": [round(v, 2) for v in load],

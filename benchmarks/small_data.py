@@ -40,6 +40,7 @@ import tensorflow as tf
 
 import ganzoo
 from ganzoo import metrics as metrics_lib
+from ganzoo.models import FAMILIES
 from ganzoo.train import train_run
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -74,15 +75,16 @@ CONFIGS = {
 # no R1/R2, a constant learning rate and no EMA (what the zoo recipes held when this table was
 # measured; the shipped MNIST recipes have since turned some of these options on), so that each row
 # adds only what it names.
-PAPER_LOSS = {"dcgan": "non_saturating", "wgan_gp": "wasserstein", "sngan": "hinge"}
 BASE = {"ema_decay": None, "ema_warmup": False, "r1_weight": 0.0, "r2_weight": 0.0, "penalty_interval": 1,
         "d_optimizer": {"schedule": "constant"}, "g_optimizer": {"schedule": "constant"}}
 REFERENCE = "mnist_5k"  # `ganzoo evaluate`'s default data; its default split ("train") and extractor ("auto")
 
 
-def overrides_for(name, steps, model="dcgan_mnist"):
+def overrides_for(name, steps, model):
+    """Recipe overrides of configuration `name` for zoo entry `model`: BASE, its family's paper loss
+    (the family class's ``default_loss``), then what the configuration turns on."""
     own = {k: (steps // 3 if v == THIRD else v) for k, v in CONFIGS[name][1].items()}
-    return {**BASE, "loss": PAPER_LOSS[ganzoo.get_recipe(model).family], **own}
+    return {**BASE, "loss": FAMILIES[ganzoo.get_recipe(model).family].default_loss, **own}
 
 
 def machine_info():

@@ -311,6 +311,8 @@ class KerasIOGAN(keras.Model):
     float32 before the losses. No EMA, no replica scaling, no input checks.
     """
 
+    LOSSES = ("non_saturating", "wasserstein", "hinge")  # what d_loss_fn and g_loss_fn implement
+
     def __init__(self, generator, discriminator, latent_dim, loss, d_steps=1, g_batch_size=None,
                  gp_weight=None, seed=0):
         super().__init__()
@@ -406,7 +408,7 @@ def baseline_gap(recipe):
     """Why the baseline cannot train `recipe`'s step with the same math, or None if it can."""
     if recipe.num_classes:
         return "it is unconditional only"
-    if recipe.loss not in ("non_saturating", "wasserstein", "hinge"):
+    if recipe.loss not in KerasIOGAN.LOSSES:
         return f"it has no {recipe.loss} loss"
     if recipe.r1_weight or recipe.r2_weight:
         return "it has no R1/R2"
