@@ -13,11 +13,10 @@ import numpy as np
 
 from ganzoo.data.arrays import from_arrays
 from ganzoo.data.checks import received
+from ganzoo.data.splits import split_indices
 
 NAME = "mnist_5k"
 SPLITS = ("train", "test", "all")
-SPLIT_SEED = 0
-TEST_FRACTION = 0.1
 
 
 @functools.lru_cache(maxsize=1)
@@ -42,28 +41,6 @@ def _digits():
     labels = np.asarray(y).astype(np.int32)
     labels.setflags(write=False)
     return images, labels
-
-
-def split_indices(labels, split):
-    """Indices of one split of a class-sorted labelled set, in the fixed permuted order.
-
-    Args:
-        labels: int array ``(N,)``.
-        split: "train", "test" or "all".
-
-    Returns:
-        int array of indices into `labels`.
-    """
-    order = np.random.default_rng(SPLIT_SEED).permutation(labels.shape[0])
-    if split == "all":
-        return order
-    permuted = labels[order]
-    test = np.zeros(order.shape[0], dtype=bool)
-    for c in np.unique(permuted):
-        members = np.flatnonzero(permuted == c)  # Positions of class c, in permuted order.
-        num_test = int(round(members.size * TEST_FRACTION))
-        test[members[members.size - num_test :]] = True
-    return order[test] if split == "test" else order[~test]
 
 
 def load_mnist_5k(split, labels):

