@@ -30,6 +30,8 @@ LEGACY_WEIGHTS = "weights.npz"  # before 2026-11-30: float16 arrays keyed by pos
 SAMPLES = "samples.png"
 #: The offline MNIST classifier's folder under `SAVED_MODELS_DIR`.
 MNIST_CLASSIFIER = "mnist_classifier"
+#: The offline Twemoji group classifier's folder under `SAVED_MODELS_DIR`.
+TWEMOJI_CLASSIFIER = "twemoji_classifier"
 
 # A training run's directory (see `ganzoo.train`).
 RUN_FILE = "run.json"

@@ -19,6 +19,7 @@ import pathlib
 import tempfile
 import zipfile
 
+from ganzoo import paths
 from ganzoo.paths import CARD, CHECKPOINT, FINAL, RUN_FILE  # noqa: F401  (the run's file names)
 
 
@@ -121,6 +122,42 @@ def load_gan(source, pretrained=False):
     if path.suffix == ".keras":
         return load_model_file(path)
     return registry.create_model(str(source), pretrained=pretrained)
+
+
+def source_data(source, pretrained=False):
+    """The data a model was trained on, as a `ganzoo.data.load` source, if recorded.
+
+    Args:
+        source: as for `load_gan` (already checked by `check_source`).
+        pretrained: for a zoo name, the shipped weights.
+
+    Returns:
+        The ``data`` of the run's ``run.json`` (for a run directory or a ``.keras``
+        file inside one), of a pretrained folder's model card, or a zoo entry's
+        ``dataset`` (its card's ``data`` with ``pretrained=True``); None when
+        nothing records it (a lone ``.keras`` file).
+    """
+    import json
+
+    from ganzoo import registry
+
+    path = pathlib.Path(str(source)).expanduser()
+    if path.suffix == ".keras" and path.is_file():
+        path = path.parent
+    if path.is_dir():
+        for name, key in ((RUN_FILE, "data"), (CARD, "data")):
+            try:
+                value = json.loads((path / name).read_text()).get(key)
+            except (OSError, ValueError, AttributeError):
+                continue
+            if isinstance(value, str):
+                return value
+        return None
+    if str(source) in registry.list_models():
+        if pretrained and registry.has_pretrained(str(source)):
+            return source_data(pathlib.Path(paths.SAVED_MODELS_DIR) / str(source))
+        return registry.get_recipe(str(source)).dataset
+    return None
 
 
 def save_atomic(gan, path):

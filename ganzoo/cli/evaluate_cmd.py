@@ -12,12 +12,17 @@ def add_parser(sub):
         help="compute metrics of a GAN against real data (protocol recorded)",
         description=(
             "Evaluate a GAN: its samples gan.generate(N, seed) against the reference split of "
-            "the data. 28x28x1 models use the offline MNIST classifier as feature extractor; "
-            "others use InceptionV3 (downloads ImageNet weights once)."
+            "the data. 28x28x1 models use the offline MNIST classifier as feature extractor, "
+            "models evaluated on twemoji the offline Twemoji group classifier; others use "
+            "InceptionV3 (downloads ImageNet weights once)."
         ),
     )
     p.add_argument("source", help="run directory, .keras file or zoo entry name")
-    p.add_argument("--data", default="mnist_5k", help="reference data (a ganzoo.data source)")
+    p.add_argument(
+        "--data", default=None,
+        help="reference data (a ganzoo.data source; default: the data the model was trained on, "
+        "from its run.json, model card or recipe; mnist_5k for a lone .keras file)",
+    )
     p.add_argument(
         "--metrics",
         default="fid,kid,pr,modes",
@@ -31,7 +36,8 @@ def add_parser(sub):
         help="real images for the reconstruction error (default: test)",
     )
     p.add_argument(
-        "--extractor", default="auto", help="auto, mnist_5k_classifier or inception_v3 (default: auto)"
+        "--extractor", default="auto",
+        help="auto, mnist_5k_classifier, twemoji_classifier or inception_v3 (default: auto)"
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
@@ -56,6 +62,8 @@ def run(args):
     # Fail on a typo, a missing model or unreadable data before loading anything.
     names = metrics_lib.resolve_metrics(args.metrics)
     runs.check_source(args.source)
+    if args.data is None:
+        args.data = runs.source_data(args.source, args.pretrained) or "mnist_5k"
     data_lib.describe(args.data, split=args.split)
     gan = runs.load_gan(args.source, pretrained=args.pretrained)
     options = {}

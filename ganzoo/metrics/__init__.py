@@ -45,6 +45,7 @@ from ganzoo.metrics.extractors import (
     FeatureExtractor,
     InceptionV3Extractor,
     MNISTClassifierExtractor,
+    TwemojiClassifierExtractor,
     get_extractor,
     load_mnist_classifier,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "FeatureStats",
     "InceptionV3Extractor",
     "MNISTClassifierExtractor",
+    "TwemojiClassifierExtractor",
     "evaluate",
     "fid",
     "fid_from_stats",

@@ -264,7 +264,9 @@ class Evaluator:
 
     def _get_extractor(self, image_shape):
         if self.extractor is None:
-            self.extractor = extractors_lib.get_extractor(self.extractor_spec, image_shape)
+            self.extractor = extractors_lib.get_extractor(
+                self.extractor_spec, image_shape, self.data
+            )
             self.batch_size = self._batch_size or self.extractor.batch_size
         return self.extractor
 
@@ -410,7 +412,7 @@ class Evaluator:
         image_shape = tuple(int(d) for d in gan.image_shape)
         started = time.time()
         extractor = self._get_extractor(image_shape)
-        if extractor.input_shape is not None and tuple(extractor.input_shape) != image_shape:
+        if not extractor.accepts(image_shape):
             raise ValueError(
                 f"The extractor {extractor.name!r} takes images of shape {extractor.input_shape}, "
                 f"the GAN makes {image_shape}; use extractor='inception_v3'. "

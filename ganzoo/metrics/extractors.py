@@ -1,6 +1,6 @@
 """Feature extractors: images in [-1, 1] -> feature vectors and class probabilities.
 
-Two extractors ship:
+Three extractors ship:
 
 * ``"mnist_5k_classifier"`` (`MNISTClassifierExtractor`), offline, for 28x28x1
   digits: a small CNN that ganzoo trains on the ``mnist_5k`` "train" split
@@ -9,6 +9,11 @@ Two extractors ship:
   accuracy and the sha256 of its weights, verified at every load. Features are
   its penultimate layer (``"features"``, 64 units after ReLU), probabilities its
   softmax over the 10 digits. Images are used at their native 28x28x1 size.
+* ``"twemoji_classifier"`` (`TwemojiClassifierExtractor`), offline, for 32x32x3
+  (and 64x64x3) Twemoji art: a small CNN that ganzoo trains on the 9 Unicode
+  emoji groups of ``twemoji:train`` and ships in ``saved_models/twemoji_classifier/``
+  the same way (128-d "features", softmax over the 9 groups). "auto" picks it
+  when the reference data is ``twemoji``.
 * ``"inception_v3"`` (`InceptionV3Extractor`), the standard for FID/KID/IS
   (Szegedy et al. 2016, "Rethinking the Inception Architecture for Computer
   Vision", arXiv:1512.00567): ``keras.applications.InceptionV3`` with ImageNet
@@ -42,6 +47,7 @@ from ganzoo.metrics import _checks
 from ganzoo.networks import inference
 
 MNIST_CLASSIFIER_NAME = "mnist_5k_classifier"
+TWEMOJI_CLASSIFIER_NAME = "twemoji_classifier"
 FEATURE_LAYER = "features"
 INCEPTION_NAME = "inception_v3"
 INCEPTION_SIZE = (299, 299)
@@ -71,6 +77,10 @@ class FeatureExtractor:
     def _forward(self, images, need_probs):
         """One batch: float32 ``(B, H, W, C)`` -> ``(features (B, D), probs (B, C) or None)``."""
         raise NotImplementedError
+
+    def accepts(self, image_shape):
+        """Whether images of ``(H, W, C)`` `image_shape` can go through this extractor."""
+        return self.input_shape is None or tuple(image_shape) == tuple(self.input_shape)
 
     def check(self, images, what="images", known_scale=False):
         """Checks images for this extractor (float, finite, [-1, 1] scale, shape); returns float32.
@@ -145,27 +155,36 @@ class FeatureExtractor:
         }
 
 
-# --------------------------------------------------------------------------- MNIST
+# --------------------------------------------------------------------------- offline classifiers
+
+
+def classifier_dir(folder=paths.MNIST_CLASSIFIER):
+    """``<saved models>/<folder>``: under ``$GANZOO_SAVED_MODELS`` (the registry's
+    folder) if it holds one, else in this checkout's ``saved_models/``."""
+    configured = pathlib.Path(paths.SAVED_MODELS_DIR) / folder
+    if (configured / paths.CARD).is_file():
+        return configured
+    return paths.CHECKOUT_SAVED_MODELS_DIR / folder
 
 
 def default_classifier_dir():
-    """``<saved models>/mnist_classifier``: under ``$GANZOO_SAVED_MODELS`` (the
-    registry's folder) if it holds one, else in this checkout's ``saved_models/``."""
-    configured = pathlib.Path(paths.SAVED_MODELS_DIR) / paths.MNIST_CLASSIFIER
-    if (configured / paths.CARD).is_file():
-        return configured
-    return paths.CHECKOUT_SAVED_MODELS_DIR / paths.MNIST_CLASSIFIER
+    """The MNIST classifier's folder (see `classifier_dir`)."""
+    return classifier_dir(paths.MNIST_CLASSIFIER)
 
 
-def read_model_card(directory=None):
-    """The classifier's model card (dict), from `directory` or the default location."""
-    directory = pathlib.Path(directory) if directory is not None else default_classifier_dir()
+def _train_command(folder):
+    data = "twemoji" if folder == paths.TWEMOJI_CLASSIFIER else "mnist_5k"
+    return f"python -m ganzoo.metrics.train_classifier --data {data} --out saved_models/{folder}"
+
+
+def read_model_card(directory=None, folder=paths.MNIST_CLASSIFIER):
+    """A classifier's model card (dict), from `directory` or the default location of `folder`."""
+    directory = pathlib.Path(directory) if directory is not None else classifier_dir(folder)
     card_path = directory / paths.CARD
     if not card_path.is_file():
         raise ValueError(
             f"No {paths.CARD} in the classifier directory; train it with "
-            "`python -m ganzoo.metrics.train_classifier --out saved_models/mnist_classifier`. "
-            f"Received: directory={str(directory)!r}"
+            f"`{_train_command(folder)}`. Received: directory={str(directory)!r}"
         )
     try:
         return json.loads(card_path.read_text())
@@ -173,16 +192,18 @@ def read_model_card(directory=None):
         raise ValueError(f"{card_path} is not valid JSON ({e}). Received: {str(card_path)!r}") from e
 
 
-def load_mnist_classifier(directory=None):
-    """Loads the shipped MNIST classifier after checking its sha256 against its model card.
+def load_classifier(directory=None, folder=paths.MNIST_CLASSIFIER):
+    """Loads a shipped offline classifier after checking its sha256 against its model card.
 
     Args:
         directory: folder holding ``model_card.json`` and the weights file it
-            names; default ``saved_models/mnist_classifier``.
+            names; default ``saved_models/<folder>``.
+        folder: the classifier's folder name under ``saved_models/``
+            (`paths.MNIST_CLASSIFIER` or `paths.TWEMOJI_CLASSIFIER`).
 
     Returns:
-        ``(model, card)``: the uncompiled `keras.Model` (28x28x1 in [-1, 1] ->
-        10 softmax probabilities) and the model card dict.
+        ``(model, card)``: the uncompiled `keras.Model` (images in [-1, 1] ->
+        softmax probabilities) and the model card dict.
 
     Raises:
         ValueError: missing files, or weights whose sha256 differs from the card's
@@ -190,8 +211,8 @@ def load_mnist_classifier(directory=None):
     """
     import keras
 
-    directory = pathlib.Path(directory) if directory is not None else default_classifier_dir()
-    card = read_model_card(directory)
+    directory = pathlib.Path(directory) if directory is not None else classifier_dir(folder)
+    card = read_model_card(directory, folder)
     try:
         weights = card["weights"]["file"]
         expected = card["weights"]["sha256"]
@@ -207,28 +228,33 @@ def load_mnist_classifier(directory=None):
     if actual != expected:
         raise ValueError(
             f"The sha256 of {path} does not match its model card ({expected}): the file is "
-            "corrupted or was modified; restore it or retrain with "
-            f"`python -m ganzoo.metrics.train_classifier`. Received: sha256={actual}"
+            f"corrupted or was modified; restore it or retrain with `{_train_command(folder)}`. "
+            f"Received: sha256={actual}"
         )
     model = keras.models.load_model(path, compile=False)
     return model, card
 
 
-class MNISTClassifierExtractor(FeatureExtractor):
-    """Features and probabilities of the shipped offline MNIST classifier.
+def load_mnist_classifier(directory=None):
+    """`load_classifier` of the MNIST classifier (28x28x1 -> 10 digits)."""
+    return load_classifier(directory, paths.MNIST_CLASSIFIER)
+
+
+class ClassifierExtractor(FeatureExtractor):
+    """Features and probabilities of a shipped offline classifier.
+
+    Subclasses set `name`, `folder` and `input_shape`.
 
     Args:
-        directory: the classifier folder (default ``saved_models/mnist_classifier``).
+        directory: the classifier folder (default ``saved_models/<folder>``).
     """
 
-    name = MNIST_CLASSIFIER_NAME
-    input_shape = (28, 28, 1)
-    resize = "none (native 28x28x1)"
+    folder = None
 
     def __init__(self, directory=None):
         import keras
 
-        model, self.card = load_mnist_classifier(directory)
+        model, self.card = load_classifier(directory, self.folder)
         self._net = keras.Model(
             model.inputs[0], [model.get_layer(FEATURE_LAYER).output, model.outputs[0]]
         )
@@ -249,6 +275,53 @@ class MNISTClassifierExtractor(FeatureExtractor):
             }
         )
         return out
+
+
+class MNISTClassifierExtractor(ClassifierExtractor):
+    """The shipped offline MNIST classifier (28x28x1 digits, 64-d features, 10 classes).
+
+    Args:
+        directory: the classifier folder (default ``saved_models/mnist_classifier``).
+    """
+
+    name = MNIST_CLASSIFIER_NAME
+    folder = paths.MNIST_CLASSIFIER
+    input_shape = (28, 28, 1)
+    resize = "none (native 28x28x1)"
+
+
+class TwemojiClassifierExtractor(ClassifierExtractor):
+    """The shipped offline Twemoji group classifier (32x32x3, 128-d features, 9 groups).
+
+    ganzoo trains it on ``twemoji:train`` (`ganzoo.metrics.train_classifier`,
+    ``--data twemoji``). 64x64x3 images (``dcgan_celeba64`` on Twemoji) are
+    averaged over 2x2 blocks to 32x32 first: the same area filter the source
+    applies (box 72 -> 64 then 2x2 means is box 72 -> 32 up to rounding).
+    Its numbers compare only with numbers from this extractor: none of them is
+    comparable with the InceptionV3 numbers of the literature.
+
+    Args:
+        directory: the classifier folder (default ``saved_models/twemoji_classifier``).
+    """
+
+    name = TWEMOJI_CLASSIFIER_NAME
+    folder = paths.TWEMOJI_CLASSIFIER
+    input_shape = (32, 32, 3)
+    accepted_shapes = ((32, 32, 3), (64, 64, 3))
+    resize = "none at 32x32x3; 64x64x3 averaged over 2x2 blocks to 32x32"
+
+    def accepts(self, image_shape):
+        return tuple(image_shape) in self.accepted_shapes
+
+    def check(self, images, what="images", known_scale=False):
+        shape = tuple(np.shape(images)[1:])
+        expected = shape if shape in self.accepted_shapes else self.input_shape
+        return _checks.images(images, what, shape=expected, known_scale=known_scale)
+
+    def _forward(self, images, need_probs):
+        if images.shape[1] == 64:
+            images = images.reshape(-1, 32, 2, 32, 2, 3).mean(axis=(2, 4))
+        return super()._forward(images, need_probs)
 
 
 # --------------------------------------------------------------------------- InceptionV3
@@ -322,18 +395,44 @@ class InceptionV3Extractor(FeatureExtractor):
 
 EXTRACTORS = {
     MNIST_CLASSIFIER_NAME: MNISTClassifierExtractor,
+    TWEMOJI_CLASSIFIER_NAME: TwemojiClassifierExtractor,
     INCEPTION_NAME: InceptionV3Extractor,
 }
 
 
-def get_extractor(extractor="auto", image_shape=None):
+def is_twemoji(data):
+    """Whether a `ganzoo.data.load` source names the Twemoji set ("twemoji[:split]")."""
+    return isinstance(data, str) and (data == "twemoji" or data.startswith("twemoji:"))
+
+
+def auto_name(image_shape, data=None):
+    """The extractor "auto" resolves to.
+
+    Args:
+        image_shape: ``(H, W, C)`` of the images.
+        data: the reference source, if known.
+
+    Returns:
+        "mnist_5k_classifier" for (28, 28, 1); "twemoji_classifier" for
+        Twemoji data at 32x32x3 or 64x64x3; "inception_v3" otherwise.
+    """
+    shape = tuple(image_shape)
+    if shape == (28, 28, 1):
+        return MNIST_CLASSIFIER_NAME
+    if is_twemoji(data) and shape in TwemojiClassifierExtractor.accepted_shapes:
+        return TWEMOJI_CLASSIFIER_NAME
+    return INCEPTION_NAME
+
+
+def get_extractor(extractor="auto", image_shape=None, data=None):
     """Resolves an extractor name.
 
     Args:
-        extractor: "auto", "mnist_5k_classifier", "inception_v3", or a
-            `FeatureExtractor` instance (returned as is).
-        image_shape: ``(H, W, C)`` of the images, used by "auto": the offline
-            MNIST classifier for (28, 28, 1), InceptionV3 otherwise.
+        extractor: "auto", "mnist_5k_classifier", "twemoji_classifier",
+            "inception_v3", or a `FeatureExtractor` instance (returned as is).
+        image_shape: ``(H, W, C)`` of the images, used by "auto" (`auto_name`).
+        data: the reference source, used by "auto": Twemoji data gets the
+            offline Twemoji classifier.
 
     Returns:
         A `FeatureExtractor`.
@@ -343,7 +442,7 @@ def get_extractor(extractor="auto", image_shape=None):
     if extractor == "auto":
         if image_shape is None:
             raise ValueError('extractor="auto" needs the image shape. Received: image_shape=None')
-        extractor = MNIST_CLASSIFIER_NAME if tuple(image_shape) == (28, 28, 1) else INCEPTION_NAME
+        extractor = auto_name(image_shape, data)
     if extractor not in EXTRACTORS:
         raise ValueError(
             f"Unknown extractor; expected 'auto', one of {sorted(EXTRACTORS)} or a "
