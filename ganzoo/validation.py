@@ -95,3 +95,21 @@ def check_class_ids(labels, num_classes=None, num=None, what="labels"):
         if lo < 0 or (num_classes is not None and hi >= num_classes):
             raise ValueError(f"Expected {what} as {expected}. Received: {what} in [{lo}, {hi}]")
     return arr.astype(np.int32)
+
+
+def check_positive_int(value, arg_name, owner):
+    """Raises a ValueError naming `owner` and `arg_name` unless `value` is an int >= 1 (not a bool)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(
+            f"`{arg_name}` of {owner} must be a positive integer. "
+            f"Received: {arg_name}={value!r}"
+        )
+
+
+def check_choice(value, arg_name, choices, owner):
+    """Raises a ValueError naming `owner`, `arg_name` and the choices unless `value` is one of them."""
+    if value not in choices:
+        raise ValueError(
+            f"`{arg_name}` of {owner} must be one of {sorted(choices)}. "
+            f"Received: {arg_name}={value!r}"
+        )

@@ -31,7 +31,7 @@ from ganzoo.networks import (
     spectral_norm_layers,
     unnormalized_kernel_layers,
 )
-from ganzoo.networks.layers import _resampling_plan
+from ganzoo.networks.builders import resampling_plan as _resampling_plan
 
 LATENT = 8
 BASE = 4

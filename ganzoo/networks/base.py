@@ -3,7 +3,9 @@ arguments are its config (the keras-hub "Backbone" pattern)."""
 
 import keras
 
+from ganzoo.networks import builders as B
 from ganzoo.networks import layers as L
+from ganzoo.validation import check_positive_int
 
 
 class Network(keras.Model):
@@ -25,10 +27,10 @@ class Network(keras.Model):
 
         Returns:
             `(image_shape, num_up, start)`: the shape as a tuple, the number of
-            2x upsamplings and the start side (see `layers._resampling_plan`).
+            2x upsamplings and the start side (see `builders.resampling_plan`).
         """
         owner = type(self).__name__
-        L._check_positive_int(latent_dim, "latent_dim", owner)
+        check_positive_int(latent_dim, "latent_dim", owner)
         return self._check_common_args(image_shape, base_filters, num_classes)
 
     def _check_discriminator_args(self, image_shape, base_filters, num_classes, power_iterations):
@@ -38,14 +40,14 @@ class Network(keras.Model):
             `(image_shape, num_down, end)`: the shape as a tuple, the number of
             2x downsamplings and the side they end at.
         """
-        L._check_power_iterations(power_iterations, type(self).__name__)
+        L.check_power_iterations(power_iterations, type(self).__name__)
         return self._check_common_args(image_shape, base_filters, num_classes)
 
     def _check_common_args(self, image_shape, base_filters, num_classes):
         owner = type(self).__name__
-        L._check_positive_int(base_filters, "base_filters", owner)
-        L._check_num_classes(num_classes, owner)
-        return L._resampling_plan(image_shape, owner)
+        check_positive_int(base_filters, "base_filters", owner)
+        B.check_num_classes(num_classes, owner)
+        return B.resampling_plan(image_shape, owner)
 
     def _set_config(self, **values):
         """Stores the constructor arguments that `get_config` returns.
@@ -69,7 +71,7 @@ class Network(keras.Model):
         for key in self.config_args:
             value = getattr(self, key)
             if key == "kernel_initializer":
-                value = L._serialize_initializer(value)
+                value = B.serialize_initializer(value)
             config[key] = value
         return config
 

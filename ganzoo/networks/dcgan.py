@@ -12,7 +12,9 @@ import keras
 
 from ganzoo.networks.base import Network
 
+from ganzoo.networks import builders as B
 from ganzoo.networks import layers as L
+from ganzoo.validation import check_choice, check_positive_int
 
 _NORMALIZATIONS = ("batch", "layer", "none")
 
@@ -76,14 +78,14 @@ class DCGANGenerator(Network):
         image_shape, num_up, start = self._check_generator_args(
             latent_dim, image_shape, base_filters, num_classes
         )
-        L._check_positive_int(kernel_size, "kernel_size", type(self).__name__)
-        init_spec = L._serialize_initializer(kernel_initializer)
+        check_positive_int(kernel_size, "kernel_size", type(self).__name__)
+        init_spec = B.serialize_initializer(kernel_initializer)
 
         def init():
-            return L._make_initializer(init_spec, L._dcgan_normal)
+            return B.make_initializer(init_spec, B.dcgan_normal)
 
         # === Functional graph ===
-        inputs, h = L._generator_inputs(latent_dim, num_classes)
+        inputs, h = B.generator_inputs(latent_dim, num_classes)
         filters = base_filters * 2**num_up
         h = keras.layers.Dense(
             start * start * filters,
@@ -92,7 +94,7 @@ class DCGANGenerator(Network):
             name="project",
         )(h)
         h = keras.layers.Reshape((start, start, filters), name="project_reshape")(h)
-        h = L._batch_norm("project_bn")(h)
+        h = B.batch_norm("project_bn")(h)
         h = keras.layers.ReLU(name="project_relu")(h)
         for i in range(1, num_up):
             filters = base_filters * 2 ** (num_up - i)
@@ -105,7 +107,7 @@ class DCGANGenerator(Network):
                 kernel_initializer=init(),
                 name=f"up{i}_deconv",
             )(h)
-            h = L._batch_norm(f"up{i}_bn")(h)
+            h = B.batch_norm(f"up{i}_bn")(h)
             h = keras.layers.ReLU(name=f"up{i}_relu")(h)
         h = keras.layers.Conv2DTranspose(
             image_shape[-1],
@@ -202,11 +204,11 @@ class DCGANDiscriminator(Network):
         image_shape, num_down, _ = self._check_discriminator_args(
             image_shape, base_filters, num_classes, power_iterations
         )
-        L._check_positive_int(kernel_size, "kernel_size", owner)
+        check_positive_int(kernel_size, "kernel_size", owner)
         spectral_norm = bool(spectral_norm)
         if normalization is None:
             normalization = "none" if spectral_norm else "batch"
-        L._check_choice(normalization, "normalization", _NORMALIZATIONS, owner)
+        check_choice(normalization, "normalization", _NORMALIZATIONS, owner)
         if spectral_norm and normalization == "batch":
             raise ValueError(
                 f"{owner} with spectral_norm=True must not use batch norm "
@@ -214,17 +216,17 @@ class DCGANDiscriminator(Network):
                 "normalization='none' or 'layer'. "
                 f"Received: normalization='batch', spectral_norm=True"
             )
-        init_spec = L._serialize_initializer(kernel_initializer)
+        init_spec = B.serialize_initializer(kernel_initializer)
 
         def init():
-            return L._make_initializer(init_spec, L._dcgan_normal)
+            return B.make_initializer(init_spec, B.dcgan_normal)
 
         # === Functional graph ===
-        inputs, images, labels = L._discriminator_inputs(image_shape, num_classes)
+        inputs, images, labels = B.discriminator_inputs(image_shape, num_classes)
         h = images
         for i in range(num_down):
             normalize = i > 0 and normalization != "none"
-            h = L._conv_layer(
+            h = B.conv_layer(
                 base_filters * 2**i,
                 kernel_size,
                 spectral_norm,
@@ -236,7 +238,7 @@ class DCGANDiscriminator(Network):
                 name=f"down{i + 1}_conv",
             )(h)
             if normalize and normalization == "batch":
-                h = L._batch_norm(f"down{i + 1}_bn")(h)
+                h = B.batch_norm(f"down{i + 1}_bn")(h)
             elif normalize and normalization == "layer":
                 h = keras.layers.LayerNormalization(
                     axis=(1, 2, 3), epsilon=L.BN_EPSILON, name=f"down{i + 1}_ln"
@@ -248,7 +250,7 @@ class DCGANDiscriminator(Network):
         features = keras.layers.Activation(
             "linear", dtype="float32", name="features_float32"
         )(h)
-        outputs = L._projection_logits(
+        outputs = B.projection_logits(
             features, labels, num_classes, spectral_norm, power_iterations, init
         )
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)

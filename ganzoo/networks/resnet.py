@@ -22,20 +22,22 @@ import keras
 
 from ganzoo.networks.base import Network
 
+from ganzoo.networks import builders as B
 from ganzoo.networks import layers as L
+from ganzoo.validation import check_choice
 
 _POOLINGS = ("sum", "mean")
 
 
 def _initializers(kernel_initializer):
     """Returns `(residual_init, other_init)` zero-arg factories."""
-    spec = L._serialize_initializer(kernel_initializer)
+    spec = B.serialize_initializer(kernel_initializer)
 
     def residual():
-        return L._make_initializer(spec, L._glorot_gain_sqrt2)
+        return B.make_initializer(spec, B.glorot_gain_sqrt2)
 
     def other():
-        return L._make_initializer(spec, L._glorot)
+        return B.make_initializer(spec, B.glorot)
 
     return residual, other
 
@@ -59,7 +61,7 @@ def _generator_block(x, labels, filters, num_classes, index, residual_init, othe
 
     def norm(h, tag):
         if num_classes is None:
-            return L._batch_norm(f"{prefix}_{tag}")(h)
+            return B.batch_norm(f"{prefix}_{tag}")(h)
         return L.ConditionalBatchNormalization(num_classes, name=f"{prefix}_{tag}")(
             [h, labels]
         )
@@ -162,7 +164,7 @@ class ResNetGenerator(Network):
             h = _generator_block(
                 h, labels, base_filters, num_classes, i, residual_init, other_init
             )
-        h = L._batch_norm("final_bn")(h)
+        h = B.batch_norm("final_bn")(h)
         h = keras.layers.ReLU(name="final_relu")(h)
         h = keras.layers.Conv2D(
             image_shape[-1],
@@ -259,13 +261,13 @@ class ResNetDiscriminator(Network):
         image_shape, _, _ = self._check_discriminator_args(
             image_shape, base_filters, num_classes, power_iterations
         )
-        L._check_choice(pooling, "pooling", _POOLINGS, type(self).__name__)
+        check_choice(pooling, "pooling", _POOLINGS, type(self).__name__)
         spectral_norm = bool(spectral_norm)
         residual_init, other_init = _initializers(kernel_initializer)
         b = base_filters
 
         def conv(filters, kernel_size, init, name):
-            return L._conv_layer(
+            return B.conv_layer(
                 filters,
                 kernel_size,
                 spectral_norm,
@@ -282,7 +284,7 @@ class ResNetDiscriminator(Network):
             return keras.layers.AveragePooling2D(2, name=name)
 
         # === Functional graph ===
-        inputs, images, labels = L._discriminator_inputs(image_shape, num_classes)
+        inputs, images, labels = B.discriminator_inputs(image_shape, num_classes)
         # 1. Optimized block.
         h = conv(b, 3, residual_init, "block1_conv1")(images)
         h = relu("block1_relu1")(h)
@@ -317,7 +319,7 @@ class ResNetDiscriminator(Network):
             features = keras.layers.GlobalAveragePooling2D(
                 dtype="float32", name="mean_pool"
             )(h)
-        outputs = L._projection_logits(
+        outputs = B.projection_logits(
             features, labels, num_classes, spectral_norm, power_iterations, other_init
         )
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)

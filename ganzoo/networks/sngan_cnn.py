@@ -10,6 +10,7 @@ import keras
 
 from ganzoo.networks.base import Network
 
+from ganzoo.networks import builders as B
 from ganzoo.networks import layers as L
 
 
@@ -75,10 +76,10 @@ class SNGANCNNGenerator(Network):
                 "conditioning must be 'concat' or 'batchnorm'. "
                 f"Received: conditioning={conditioning!r}"
             )
-        init_spec = L._serialize_initializer(kernel_initializer)
+        init_spec = B.serialize_initializer(kernel_initializer)
 
         def init():
-            return L._make_initializer(init_spec, L._dcgan_normal)
+            return B.make_initializer(init_spec, B.dcgan_normal)
 
         # === Functional graph ===
         if num_classes is not None and conditioning == "batchnorm":
@@ -89,10 +90,10 @@ class SNGANCNNGenerator(Network):
             def norm(x, name):
                 return L.ConditionalBatchNormalization(num_classes, name=name)([x, labels])
         else:
-            inputs, h = L._generator_inputs(latent_dim, num_classes)
+            inputs, h = B.generator_inputs(latent_dim, num_classes)
 
             def norm(x, name):
-                return L._batch_norm(name)(x)
+                return B.batch_norm(name)(x)
 
         filters = base_filters * 8
         h = keras.layers.Dense(
@@ -198,10 +199,10 @@ class SNGANCNNDiscriminator(Network):
             image_shape, base_filters, num_classes, power_iterations
         )
         spectral_norm = bool(spectral_norm)
-        init_spec = L._serialize_initializer(kernel_initializer)
+        init_spec = B.serialize_initializer(kernel_initializer)
 
         def init():
-            return L._make_initializer(init_spec, L._dcgan_normal)
+            return B.make_initializer(init_spec, B.dcgan_normal)
 
         # (filters multiple, kernel size, stride) of Table 3b.
         plan = [
@@ -215,10 +216,10 @@ class SNGANCNNDiscriminator(Network):
         ]
 
         # === Functional graph ===
-        inputs, images, labels = L._discriminator_inputs(image_shape, num_classes)
+        inputs, images, labels = B.discriminator_inputs(image_shape, num_classes)
         h = images
         for i, (multiple, kernel_size, strides) in enumerate(plan, start=1):
-            h = L._conv_layer(
+            h = B.conv_layer(
                 base_filters * multiple,
                 kernel_size,
                 spectral_norm,
@@ -233,7 +234,7 @@ class SNGANCNNDiscriminator(Network):
         features = keras.layers.Activation(
             "linear", dtype="float32", name="features_float32"
         )(h)
-        outputs = L._projection_logits(
+        outputs = B.projection_logits(
             features, labels, num_classes, spectral_norm, power_iterations, init
         )
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
