@@ -1,13 +1,14 @@
-"""Small-data GAN training options compared on one MNIST zoo entry at equal generator steps.
+"""Small-data GAN training options compared on one zoo entry at equal generator steps.
 
 Every configuration in `CONFIGS` (recipe overrides: augmentation, R1/R2,
 LeCam, EMA, ...) trains the same zoo entry (default ``dcgan_mnist`` on
-``mnist_5k``: 4,500 training digits) from the same seed, weights and data order
-for ``--steps`` generator steps with ``ganzoo.train.train_run``, then is
-evaluated with the protocol of ``ganzoo evaluate`` by default: FID, KID,
+``mnist_5k``: 4,500 training digits; or an entry whose data is ``twemoji``,
+e.g. ``sngan_twemoji``: 3,396 colour emoji) from the same seed, weights and
+data order for ``--steps`` generator steps with ``ganzoo.train.train_run``, then
+is evaluated with the protocol of ``ganzoo evaluate`` by default: FID, KID,
 precision/recall and mode coverage of ``--num-samples`` samples
 (``gan.generate(N, seed)``, through the EMA generator when there is one) against
-the train split of ``mnist_5k``, features from the offline MNIST classifier.
+the train split of the entry's data, features from its offline classifier.
 Wall time is that of training only (this machine's background load is recorded
 as the load average before and after).
 
@@ -19,6 +20,9 @@ of this call's ``wall_s``. Checkpoints come every min(steps, 1000) steps, so
 
     python benchmarks/small_data.py --markdown benchmarks/results/cpu_2core_small_data.md
     python benchmarks/small_data.py --configs plain,diffaugment,diffaugment_ema --steps 1000
+    python benchmarks/small_data.py --model sngan_twemoji --steps 3000 \\
+        --json benchmarks/results/cpu_2core_small_data_twemoji.json \\
+        --markdown benchmarks/results/cpu_2core_small_data_twemoji.md
     python benchmarks/small_data.py --steps 6 --num-samples 200 --batch-size 16 \\
         --configs plain,ada --out /tmp/sd_test --json /tmp/sd.json     # smoke test
 
@@ -72,12 +76,15 @@ CONFIGS = {
                              "ema_decay": 0.999, "ema_warmup": True, "ema_start": THIRD}),
 }
 # Every configuration starts from the entry's networks and Adam settings with its family's paper loss,
-# no R1/R2, a constant learning rate and no EMA (what the zoo recipes held when this table was
-# measured; the shipped MNIST recipes have since turned some of these options on), so that each row
-# adds only what it names.
-BASE = {"ema_decay": None, "ema_warmup": False, "r1_weight": 0.0, "r2_weight": 0.0, "penalty_interval": 1,
+# no R1/R2, no augmentation, a constant learning rate and no EMA (what the zoo recipes held when this
+# table was measured; the shipped recipes have since turned some of these options on), so that each
+# row adds only what it names.
+BASE = {"ema_decay": None, "ema_warmup": False, "ema_start": None, "augment": None, "r1_weight": 0.0,
+        "r2_weight": 0.0, "penalty_interval": 1,
         "d_optimizer": {"schedule": "constant"}, "g_optimizer": {"schedule": "constant"}}
-REFERENCE = "mnist_5k"  # `ganzoo evaluate`'s default data; its default split ("train") and extractor ("auto")
+# The data sets with an offline extractor; the reference is the entry's data, its "train" split, as
+# `ganzoo evaluate` reads it by default (extractor "auto").
+REFERENCES = ("mnist_5k", "twemoji")
 
 
 def overrides_for(name, steps, model):
@@ -148,7 +155,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n\n".join(__doc__.split("\n\n")[1:]))
-    parser.add_argument("--model", default="dcgan_mnist", help="an MNIST zoo entry (28x28x1; default dcgan_mnist)")
+    parser.add_argument("--model", default="dcgan_mnist",
+                        help="a zoo entry whose data is mnist_5k or twemoji (default dcgan_mnist)")
     parser.add_argument("--steps", type=int, default=3000, help="generator steps per configuration (default 3000)")
     parser.add_argument("--batch-size", type=int, default=64, help="images per discriminator step (default 64)")
     parser.add_argument("--num-samples", type=int, default=5000, help="generated images evaluated (default 5000)")
@@ -168,10 +176,12 @@ def main(argv=None):
     if args.steps > 1000 and args.steps % 1000:
         parser.error(f"--steps above 1000 must be a multiple of 1000 (train_run rounds up to whole "
                      f"checkpoints of 1000 steps). Received: --steps {args.steps}")
-    if tuple(ganzoo.get_recipe(args.model).image_shape) != (28, 28, 1):
-        parser.error(f"--model must be a 28x28x1 (MNIST) zoo entry. Received: {args.model}")
+    reference = ganzoo.get_recipe(args.model).dataset
+    if reference not in REFERENCES:
+        parser.error(f"--model must be a zoo entry whose data is one of {list(REFERENCES)} (an offline "
+                     f"extractor). Received: {args.model} (data {reference})")
 
-    evaluator = metrics_lib.Evaluator(data=REFERENCE)  # one reference pass, shared by every configuration
+    evaluator = metrics_lib.Evaluator(data=reference)  # one reference pass, shared by every configuration
     machine = machine_info()
     print(f"{args.model}: {len(names)} configuration(s) x {args.steps} generator steps, batch {args.batch_size}, "
           f"seed {args.seed}; {machine['cpu_count']} CPUs, TF {machine['tensorflow']}, Keras {machine['keras']}")
@@ -188,7 +198,7 @@ def main(argv=None):
         "machine": machine,
         "settings": {"model": args.model, "steps": args.steps, "batch_size": args.batch_size,
                      "num_samples": args.num_samples, "seed": args.seed, "configs": names, "out": args.out,
-                     "checkpoint_every": min(args.steps, 1000), "reference": REFERENCE,
+                     "checkpoint_every": min(args.steps, 1000), "reference": reference,
                      "metrics": list(metrics_lib.DEFAULT_METRICS)},
         "results": records,
     }

@@ -52,6 +52,13 @@ def test_the_small_data_base_is_the_paper_loss_without_penalties_or_ema(small_da
     assert gan.loss_name == "non_saturating"
     assert gan.r1_weight == 0 and gan.r2_weight == 0 and gan.ema_generator is None
     assert small_data.overrides_for("plain", 3000, "sngan_mnist")["loss"] == "hinge"
+    # sngan_twemoji ships with ADA and an EMA that starts at step 1000: "plain" has neither.
+    plain = small_data.overrides_for("plain", 3000, "sngan_twemoji")
+    gan = ganzoo.create_model("sngan_twemoji", compile=False, **{**TINY, **plain})
+    assert gan.loss_name == "hinge" and gan.augment is None and gan.ema_generator is None
+    ada = small_data.overrides_for("ada_rpgan_r1_r2_ema", 3000, "sngan_twemoji")
+    gan = ganzoo.create_model("sngan_twemoji", compile=False, **{**TINY, **ada})
+    assert gan.ema_start == 1000 and gan.augment is not None and gan.loss_name == "relativistic"
 
 
 def test_the_baseline_refuses_a_step_it_cannot_mirror_and_accepts_keras_ios_dcgan(train_step):
