@@ -45,6 +45,7 @@ import copy
 import dataclasses
 import difflib
 import fnmatch
+import inspect
 import math
 import os
 import pathlib
@@ -151,8 +152,44 @@ class Recipe:
         return Recipe(self.name, self.path, fields)
 
 
+# Network constructor arguments that come from top-level fields, never from the tables.
+_FROM_TOP_LEVEL = ("image_shape", "latent_dim", "num_classes")
+
+
+def network_keys(cls):
+    """The keys a ``[generator]``/``[discriminator]`` table may hold for network class `cls`.
+
+    Read from the constructor's signature: ``class`` and every named argument
+    except ``name`` and those the registry passes from top-level fields
+    (``image_shape``, ``latent_dim``, ``num_classes``).
+    """
+    params = inspect.signature(cls.__init__).parameters.values()
+    return ("class",) + tuple(sorted(
+        p.name for p in params
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        and p.name not in ("self", "name", *_FROM_TOP_LEVEL)
+    ))
+
+
+def _check_network_table(where, net, table, cls):
+    valid = network_keys(cls)
+    for key, value in table.items():
+        if key in _FROM_TOP_LEVEL:
+            raise RecipeError(
+                f"{where}: '{net}.{key}' is set by the top-level field '{key}', not in the "
+                f"[{net}] table. Received: {net}.{key}={value!r}"
+            )
+        if key not in valid:
+            close = difflib.get_close_matches(str(key), valid, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise RecipeError(
+                f"{where}: unknown key '{key}' in table '{net}' ({cls.__name__}). Valid keys: "
+                f"{list(valid)}.{hint} Received: {net}.{key}={value!r}"
+            )
+
+
 def _validate(fields, where):
-    from ganzoo import losses
+    from ganzoo import losses, optimizers
     from ganzoo.models import FAMILIES
     from ganzoo.networks import get_network_class
 
@@ -209,14 +246,19 @@ def _validate(fields, where):
                 f"{where}: field '{net}.class' must name a ganzoo.networks class. Received: {fields[net]!r}"
             )
         try:
-            get_network_class(cls_name)
+            cls = get_network_class(cls_name)
         except ValueError as e:
             raise RecipeError(f"{where}: field '{net}.class': {e}") from None
+        _check_network_table(where, net, fields[net], cls)
     for opt in ("d_optimizer", "g_optimizer"):
         if not isinstance(fields[opt].get("name"), str):
             raise RecipeError(
                 f"{where}: field '{opt}.name' must name a Keras optimizer. Received: {fields[opt]!r}"
             )
+        try:
+            optimizers.check_settings(fields[opt], where=f"table '{opt}'")
+        except ValueError as e:
+            raise RecipeError(f"{where}: {e}") from None
 
 
 def load_recipe(path):

@@ -606,11 +606,19 @@ def test_linear_lr_schedule_decays_over_the_runs_steps():
     assert _overrides_for(recipe) == {}
 
 
-def test_optimizer_settings_refused_at_compile_leave_nothing_behind(tmp_path, digits_npz, capsys):
+@pytest.mark.parametrize("setting, message", [
+    ("d_optimizer.beta1=0.5", "unknown key 'beta1' in table 'd_optimizer'). Valid keys: ['amsgrad', 'beta_1'"),
+    ("generator.base_filter=8", "unknown key 'base_filter' in table 'generator' (DCGANGenerator). Valid keys: "
+                                "['class', 'base_filters', 'kernel_initializer', 'kernel_size']. Did you mean "
+                                "'base_filters'? Received: generator.base_filter=8"),
+])
+def test_unknown_keys_of_recipe_tables_are_refused_leaving_nothing_behind(tmp_path, digits_npz, capsys, setting,
+                                                                          message):
+    # generator.base_filter=8 trained the full 64-filter generator and exited 0 (issue 23).
     out = tmp_path / "run"
     assert main(["train", "dcgan_mnist", "--data", str(digits_npz), "--steps", "1", "--batch-size", "8",
-                 "--set", "d_optimizer.beta1=0.5", "--out", str(out), *TINY_SET]) == 2
-    assert "Argument(s) not recognized: {'beta1': 0.5}" in capsys.readouterr().err
+                 "--set", setting, "--out", str(out), *TINY_SET]) == 2
+    assert message in capsys.readouterr().err
     assert not out.exists()
 
 
