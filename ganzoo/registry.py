@@ -100,6 +100,14 @@ _GAN_OPTIONS = (
 )
 
 
+#: Fields that fix the networks (or the model class), and so what the weights are for.
+ARCHITECTURE_FIELDS = ("family", "image_shape", "latent_dim", "num_classes", "generator", "discriminator")
+#: Fields the model holds as training options (GAN constructor arguments and optimizer settings).
+TRAINING_FIELDS = ("loss", "d_steps", "g_batch_size", "d_optimizer", "g_optimizer") + _GAN_OPTIONS
+#: Fields the model does not hold: read by `ganzoo train` and `ganzoo list` (and the README).
+RUN_FIELDS = ("description", "paper", "deviations", "dataset", "batch_size", "train_steps")
+
+
 class RecipeError(ValueError):
     """A zoo recipe is malformed. The message names the file and the field."""
 
@@ -135,12 +143,7 @@ class Recipe:
                 fields.pop(key, None)
                 continue
             if key not in _FIELDS:
-                close = difflib.get_close_matches(key, list(_FIELDS), n=1)
-                hint = f" Did you mean '{close[0]}'?" if close else ""
-                raise ValueError(
-                    f"Unknown override for zoo entry '{self.name}'. Valid overrides: "
-                    f"{sorted(_FIELDS)}.{hint} Received: {key}={value!r}"
-                )
+                raise _unknown_override(self.name, key, value)
             if isinstance(value, tuple):
                 value = list(value)
             if _FIELDS[key][0] is dict and isinstance(value, dict):
@@ -171,7 +174,8 @@ def network_keys(cls):
     ))
 
 
-def _check_network_table(where, net, table, cls):
+def check_network_table(where, net, table, cls):
+    """Refuses a key of network table `net` that the network class `cls` does not take."""
     valid = network_keys(cls)
     for key, value in table.items():
         if key in _FROM_TOP_LEVEL:
@@ -186,6 +190,50 @@ def _check_network_table(where, net, table, cls):
                 f"{where}: unknown key '{key}' in table '{net}' ({cls.__name__}). Valid keys: "
                 f"{list(valid)}.{hint} Received: {net}.{key}={value!r}"
             )
+
+
+def _check_type(key, value, where):
+    """Raises a `RecipeError` unless `value` has the type (and range) of field `key`."""
+    types = _FIELDS[key][0]
+    if not isinstance(value, types) or (isinstance(value, bool) and types is not bool):
+        expected = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
+        raise RecipeError(
+            f"{where}: field '{key}' must be of type {expected}. Received: {key}={value!r}"
+        )
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RecipeError(f"{where}: field '{key}' must be a finite number. Received: {key}={value!r}")
+    if types is int and value < _MINIMUM.get(key, 1):
+        raise RecipeError(
+            f"{where}: field '{key}' must be >= {_MINIMUM.get(key, 1)}. Received: {key}={value!r}"
+        )
+
+
+def _unknown_override(entry, key, value):
+    close = difflib.get_close_matches(key, list(_FIELDS), n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    return ValueError(
+        f"Unknown override for zoo entry '{entry}'. Valid overrides: "
+        f"{sorted(_FIELDS)}.{hint} Received: {key}={value!r}"
+    )
+
+
+def check_override(entry, key, value, where):
+    """Refuses an override no recipe could take: an unknown field, a wrong type.
+
+    For overrides without a recipe to merge into (a pretrained folder); a
+    recipe's own `Recipe.with_overrides` checks the merged result instead.
+
+    Raises:
+        ValueError: an unknown field (with a close match), a required field
+            set to None, or a value of the wrong type or range.
+    """
+    if key not in _FIELDS:
+        raise _unknown_override(entry, key, value)
+    if value is None:
+        if _FIELDS[key][1]:
+            raise RecipeError(f"{where}: field '{key}' is required and cannot be removed. Received: {key}=None")
+        return
+    _check_type(key, list(value) if isinstance(value, tuple) else value, where)
 
 
 def _validate(fields, where):
@@ -210,18 +258,7 @@ def _validate(fields, where):
             if required:
                 raise RecipeError(f"{where}: missing required field '{key}'. Received: no '{key}'")
             continue
-        value = fields[key]
-        if not isinstance(value, types) or (isinstance(value, bool) and types is not bool):
-            expected = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
-            raise RecipeError(
-                f"{where}: field '{key}' must be of type {expected}. Received: {key}={value!r}"
-            )
-        if isinstance(value, float) and not math.isfinite(value):
-            raise RecipeError(f"{where}: field '{key}' must be a finite number. Received: {key}={value!r}")
-        if types is int and value < _MINIMUM.get(key, 1):
-            raise RecipeError(
-                f"{where}: field '{key}' must be >= {_MINIMUM.get(key, 1)}. Received: {key}={value!r}"
-            )
+        _check_type(key, fields[key], where)
     shape = fields["image_shape"]
     if len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
         raise RecipeError(
@@ -249,7 +286,7 @@ def _validate(fields, where):
             cls = get_network_class(cls_name)
         except ValueError as e:
             raise RecipeError(f"{where}: field '{net}.class': {e}") from None
-        _check_network_table(where, net, fields[net], cls)
+        check_network_table(where, net, fields[net], cls)
     for opt in ("d_optimizer", "g_optimizer"):
         if not isinstance(fields[opt].get("name"), str):
             raise RecipeError(
@@ -369,10 +406,16 @@ def create_model(name=None, pretrained=False, compile=True, seed=None, **overrid
             ``model.weights.h5``, ``model_card.json``, ...; see
             `ganzoo.pretrained`). Checksums are verified; nothing is downloaded.
         compile: compile with the recipe's optimizers (default True).
-        seed: seed of the model's random-number generator.
+        seed: seed of the model's random-number generator (pretrained: default
+            the shipped generator's state).
         **overrides: recipe fields to replace, e.g. ``image_shape=(32, 32, 3)``,
             ``latent_dim=64``, or a table merged key by key such as
-            ``generator={"base_filters": 8}``.
+            ``generator={"base_filters": 8}``. With `pretrained`, training
+            options (loss, penalties, EMA, augmentation, optimizers and
+            schedules, d_steps, batch sizes) apply to the loaded model and its
+            weights stay the shipped ones; a field of `ARCHITECTURE_FIELDS`
+            that differs from the shipped model is refused (ValueError naming
+            the field).
 
     Returns:
         A `ganzoo.GAN` subclass instance.
@@ -386,12 +429,9 @@ def create_model(name=None, pretrained=False, compile=True, seed=None, **overrid
                 "pretrained must be True or a pretrained folder holding model_card.json, "
                 f"config.json and model.weights.h5. Received: pretrained={str(pretrained)!r}"
             )
-        if overrides:
-            raise ValueError(
-                "A pretrained folder's config.json fixes the model; overrides do not apply. "
-                f"Received: {sorted(overrides)}"
-            )
-        return pretrained_lib.load_pretrained(folder, compile=compile)
+        for key, value in overrides.items():
+            check_override(name or folder.name, key, value, where=f"overrides of {str(folder)!r}")
+        return pretrained_lib.load_pretrained(folder, compile=compile, overrides=overrides, seed=seed, name=name)
     if name is None:
         raise ValueError("create_model needs a zoo entry name (see list_models()) or "
                          "pretrained='path/to/folder'. Received: name=None")
@@ -406,7 +446,7 @@ def create_model(name=None, pretrained=False, compile=True, seed=None, **overrid
             )
         from ganzoo import pretrained as pretrained_lib
 
-        return pretrained_lib.load_pretrained(name, recipe=recipe, compile=compile)
+        return pretrained_lib.load_pretrained(name, compile=compile, overrides=overrides, seed=seed)
     gan = build_from_recipe(recipe, seed=seed)
     if compile:
         gan.compile()
