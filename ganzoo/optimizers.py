@@ -245,3 +245,40 @@ def build_optimizer(settings, step_divisor=1):
             f"Could not build optimizer {name!r} from settings {settings!r}: {e} "
             f"Received: {dict(name=name, **settings)!r}"
         ) from e
+
+
+def settings_of(spec, optimizer, step_divisor=1):
+    """The settings dict of an optimizer built by `build_optimizer` from `spec`.
+
+    What a GAN reports as its ``optimizer_settings`` once compiled, so that its
+    config describes the optimizers it trains with.
+
+    Args:
+        spec: what `build_optimizer` was given: a name, a settings dict or an
+            optimizer.
+        optimizer: the optimizer it returned.
+        step_divisor: the `step_divisor` it was given.
+
+    Returns:
+        `spec` itself for a name (as ``{"name": spec}``) or a dict; for an
+        optimizer, its class name and constructor arguments (its config), with
+        ganzoo's own schedules of this `step_divisor` written back as
+        ``schedule`` and ``decay_steps``. `build_optimizer` builds an equal
+        optimizer from the result.
+    """
+    if isinstance(spec, str):
+        return {"name": spec}
+    if isinstance(spec, dict):
+        return dict(spec)
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        optimizer = optimizer.inner_optimizer
+    serialized = keras.optimizers.serialize(optimizer)
+    settings = {k: v for k, v in serialized["config"].items() if k != "name"}
+    schedule = getattr(optimizer, "_learning_rate", None)
+    if isinstance(schedule, (LinearDecay, InverseSqrtDecay)) and schedule.step_divisor == int(step_divisor):
+        settings["learning_rate"] = schedule.initial_learning_rate
+        if isinstance(schedule, LinearDecay):
+            settings.update(schedule="linear", decay_steps=schedule.decay_steps)
+        else:
+            settings["schedule"] = "inverse_sqrt"
+    return {"name": serialized.get("registered_name") or serialized["class_name"], **settings}

@@ -391,7 +391,8 @@ class GAN(keras.Model):
         Args:
             d_optimizer: discriminator optimizer: a `keras.optimizers.Optimizer`,
                 a name, or settings (see `ganzoo.optimizers`). Default: this
-                model's ``optimizer_settings["d"]``.
+                model's ``optimizer_settings["d"]``, which then describes the
+                optimizer compiled (`ganzoo.optimizers.settings_of`).
             g_optimizer: the same for the generator.
             jit_compile: True, False or "auto". "auto" turns XLA off on
                 CPUs, where TensorFlow's oneDNN kernels were faster than XLA
@@ -420,13 +421,13 @@ class GAN(keras.Model):
                 "devices); use jit_compile='auto' or False. Received: jit_compile=True "
                 f"with {_num_replicas()} CPU replicas"
             )
-        self.d_optimizer = optimizers_lib.build_optimizer(
-            d_optimizer if d_optimizer is not None else self.optimizer_settings["d"],
-            step_divisor=self.d_steps,
-        )
-        self.g_optimizer = optimizers_lib.build_optimizer(
-            g_optimizer if g_optimizer is not None else self.optimizer_settings["g"]
-        )
+        d_spec = d_optimizer if d_optimizer is not None else self.optimizer_settings["d"]
+        g_spec = g_optimizer if g_optimizer is not None else self.optimizer_settings["g"]
+        self.d_optimizer = optimizers_lib.build_optimizer(d_spec, step_divisor=self.d_steps)
+        self.g_optimizer = optimizers_lib.build_optimizer(g_spec)
+        # The config reports the optimizers the model trains with.
+        self.optimizer_settings = {"d": optimizers_lib.settings_of(d_spec, self.d_optimizer, self.d_steps),
+                                   "g": optimizers_lib.settings_of(g_spec, self.g_optimizer)}
         if self.generator.dtype_policy.name == "mixed_float16":
             # float16 gradients underflow: dynamic loss scaling on both players.
             if not isinstance(self.d_optimizer, keras.optimizers.LossScaleOptimizer):
