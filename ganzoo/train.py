@@ -45,14 +45,48 @@ def _overrides_for(recipe, batch_size=None, latent_dim=None, lr=None, lr_schedul
     return overrides
 
 
-def _extension_of(previous, settings, out):
+def _effective(settings):
+    """A run's settings with its overrides replaced by the recipe fields they give.
+
+    Overrides the recipe no longer accepts are compared as written.
+    """
+    try:
+        recipe = registry.get_recipe(settings.get("model")).with_overrides(**settings.get("overrides") or {})
+        fields = json.loads(json.dumps(recipe.fields))  # tuples as lists, as in run.json
+    except (ValueError, TypeError):
+        fields = {"overrides": settings.get("overrides")}
+    return {k: v for k, v in settings.items() if k != "overrides"}, fields
+
+
+def _differences(previous, settings):
+    """What differs between the settings of two runs, as ``{name: (previous, now)}``.
+
+    The recipe fields are compared as they take effect (recipe + overrides),
+    so ``--batch-size 64`` on a recipe of batch 64 is no difference; a table's
+    keys are named ``table.key``.
+    """
+    (old, old_fields), (new, new_fields) = _effective(previous), _effective(settings)
+    differing = {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+    if "model" in differing:
+        return differing
+    for field in sorted(set(old_fields) | set(new_fields)):
+        a, b = old_fields.get(field), new_fields.get(field)
+        if isinstance(a, dict) and isinstance(b, dict):
+            differing.update({f"{field}.{k}": (a.get(k), b.get(k)) for k in sorted(set(a) | set(b))
+                              if a.get(k) != b.get(k)})
+        elif a != b:
+            differing[field] = (a, b)
+    return differing
+
+
+def _extension_of(previous, settings, out, differing):
     """The finished run's steps, if `settings` may extend the run `previous` in `out`."""
     if not isinstance(previous.get("steps"), int) or not isinstance(settings["steps"], int):
         raise ValueError(
             f"--extend continues a run counted in --steps to more --steps. Received: steps "
             f"{previous.get('steps')} -> {settings['steps']} for the run in {str(out)!r}"
         )
-    differing = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
+    differing = sorted(differing)
     if differing != ["steps"]:
         raise FileExistsError(
             f"--extend changes only --steps of the run in {str(out)!r}; these settings differ too: "
@@ -206,11 +240,13 @@ def train_run(
     extending_from = None  # steps of the finished run an extension continues
     if run_file.exists():
         previous = json.loads(run_file.read_text())
-        if extend and previous != settings:
-            extending_from = _extension_of(previous, settings, out)
-        elif previous != settings:
+        differing = _differences(previous, settings)
+        if extend and differing:
+            extending_from = _extension_of(previous, settings, out, differing)
+        elif differing:
+            changes = "; ".join(f"{k}: {a!r} in the run, {b!r} now" for k, (a, b) in differing.items())
             raise FileExistsError(
-                f"The output directory holds a different run ({previous}); choose another --out "
+                f"The output directory holds a different run ({changes}); choose another --out "
                 f"or delete it. Received: out={str(out)!r} with settings {settings}"
             )
         # A finished run has no backup (deleted when fit ends); an extension's

@@ -89,6 +89,23 @@ def test_out_holding_a_different_run_is_refused(tmp_path, digits_npz, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["run.json"]  # nothing written
 
 
+def test_a_run_is_the_same_run_when_its_effective_settings_are(tmp_path, digits_npz, capsys):
+    # Before: --batch-size 64 (the recipe's value) on a run made without it was "a different run".
+    out = tmp_path / "run"
+    base = ["train", "dcgan_mnist", "--data", str(digits_npz), "--steps", "1", "--out", str(out), *TINY_SET]
+    assert main(base) == 0
+    for same in (["--batch-size", "64"], ["--lr", "2e-4", "--d-steps", "1"], ["--set", "ema_decay=0.999"]):
+        capsys.readouterr()
+        assert main([*base, *same]) == 0, capsys.readouterr().err
+        assert "already complete" in capsys.readouterr().out
+    # A real difference is refused, naming the field (a table's key as table.key) and both values.
+    assert main([*base, "--batch-size", "32"]) == 2
+    assert "holds a different run (batch_size: 64 in the run, 32 now)" in capsys.readouterr().err
+    assert main([*base, "--lr", "1e-4"]) == 2
+    err = capsys.readouterr().err
+    assert "d_optimizer.learning_rate: 0.0002 in the run, 0.0001 now" in err and "g_optimizer.learning_rate" in err
+
+
 def test_bad_arguments_exit_with_a_clear_message(capsys):
     with pytest.raises(SystemExit) as e:
         main(["train", "dcgan_mnist", "--epochs", "five", "--out", "x"])
