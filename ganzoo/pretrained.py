@@ -103,7 +103,10 @@ def load_pretrained(name_or_path, compile=True, overrides=None, seed=None, name=
         name: the zoo entry the folder must hold (its card's ``name``), if given.
 
     Returns:
-        The `ganzoo.GAN`, with float32 weights.
+        The `ganzoo.GAN`, with float32 weights and fresh optimizers (no
+        optimizer state ships); its ``ema_step_offset`` counts the card's
+        generator steps, so that fine-tuning it continues the EMA generator
+        (`ganzoo.GAN`'s ``ema_step_offset``) instead of restarting its schedule.
 
     Raises:
         ValueError: a file that fails its checksum or does not fit the model,
@@ -140,6 +143,11 @@ def load_pretrained(name_or_path, compile=True, overrides=None, seed=None, name=
                 ) from None
     else:
         _load_legacy_npz(gan, folder)
+    # The weights are `generator_steps` into training while the optimizers start at 0:
+    # fine-tuning continues the EMA schedule (and the shipped EMA) from there.
+    steps = card.get("training", {}).get("generator_steps")
+    if isinstance(steps, int) and steps > 0:
+        gan.ema_step_offset += steps
     if overrides or seed is not None:
         gan = _with_training_options(gan, dict(overrides or {}), seed, where=f"pretrained model {str(name_or_path)!r}")
     if compile:

@@ -92,12 +92,18 @@ def test_fine_tuning_a_pretrained_model_steps_both_players_from_the_shipped_weig
         largest = max(float(np.max(np.abs(b - a))) for a, b in zip(g0, g1))
         assert 0.5 * lr < largest <= 1.001 * lr
     if ema is not None:  # the EMA generator took its documented step: d * ema + (1 - d) * generator
-        # (the decay schedule restarts with the step count: an entry with ema_start > 1 gets d = 0,
-        # and its shipped EMA weights are replaced by the generator's)
-        decay = float(gan.ema_decay_at(1))
+        # with the full decay: the EMA schedule continues after the card's generator steps (issue 23:
+        # it restarted with the optimizers' count, so wgan_gp_mnist (ema_start 1000) got d = 0 and its
+        # shipped EMA weights were replaced by the generator's, ema == raw exactly).
+        card = json.loads((paths.SAVED_MODELS_DIR / name / "model_card.json").read_text())
+        assert gan.ema_step_offset == card["training"]["generator_steps"]
+        decay = float(gan.ema_decay_at(1 + gan.ema_step_offset))
+        assert 0.99 < decay <= gan.ema_decay + 1e-6  # the warm-up is thousands of steps on (restarted: 0 or 0.18)
         for before, avg, var in zip(ema0, ema.weights, gan.generator.weights):
             np.testing.assert_allclose(avg.numpy(), decay * before + (1.0 - decay) * var.numpy(),
                                        rtol=0, atol=1e-6)
+        assert not any(np.array_equal(avg.numpy(), var.numpy()) for avg, var in
+                       zip(ema.trainable_weights, gan.generator.trainable_weights))
 
     gan.fit(ds.skip(1).take(1), epochs=1, verbose=0)  # a second call continues the count
     assert (int(gan.g_optimizer.iterations), int(gan.d_optimizer.iterations)) == (2, 2 * d_steps)
@@ -149,6 +155,18 @@ def test_architecture_fields_equal_to_the_shipped_ones_are_accepted():
     gan = ganzoo.create_model("dcgan_mnist", pretrained=True, compile=False, latent_dim=100, image_shape=[28, 28, 1],
                               generator={"class": "DCGANGenerator", "base_filters": 64})
     assert gan.latent_dim == 100 and gan.generator.base_filters == 64
+
+
+def test_the_ema_step_offset_is_restored_by_a_pretrained_load_and_kept_by_a_save(tmp_path):
+    import keras
+
+    card = json.loads((paths.SAVED_MODELS_DIR / "wgan_gp_mnist" / "model_card.json").read_text())
+    gan = ganzoo.create_model("wgan_gp_mnist", pretrained=True, ema_start=500)  # and by overrides
+    assert gan.ema_step_offset == card["training"]["generator_steps"] == 28000 and gan.ema_start == 500
+    assert float(gan.ema_decay_at(gan.ema_step_offset + 1)) == pytest.approx(0.999)
+    assert float(gan.ema_decay_at(1)) == 0.0  # what the restarted count gave (ema_start 1000 -> copy)
+    gan.save(tmp_path / "tuned.keras")
+    assert keras.models.load_model(tmp_path / "tuned.keras").ema_step_offset == 28000
 
 
 @pytest.fixture
