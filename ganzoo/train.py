@@ -127,6 +127,8 @@ def train_run(
     eval_samples=1000,
     recipe_overrides=None,
     extend=False,
+    pretrained=False,
+    init_from=None,
     **options,
 ):
     """Trains zoo entry `name`, writing everything under `out`.
@@ -158,6 +160,14 @@ def train_run(
         eval_metrics, eval_samples: what to measure, on how many samples.
         recipe_overrides: any recipe fields to replace (tables merged), as
             in `ganzoo.create_model`.
+        pretrained: start from the entry's shipped weights in
+            ``saved_models/<name>/`` (fine-tuning) instead of random ones.
+        init_from: start from the weights of a ``.keras`` file, a run
+            directory or a pretrained folder whose networks are the run's.
+            With either, the training options are the recipe's with the
+            overrides; ``run.json`` records the source (``init_from``), which
+            a resumed run reads again; the EMA schedule continues after the
+            source's generator steps, the optimizers start afresh.
         extend: continue a finished `steps` run in `out` to a larger `steps`
             (every other setting as before): it resumes from the run's final
             state (weights, optimizers, EMA, random-number state) with the
@@ -193,6 +203,11 @@ def train_run(
     for key, value in (("epochs", epochs), ("steps", steps), ("checkpoint_every", checkpoint_every)):
         if value is not None and (not isinstance(value, int) or value < 1):
             raise ValueError(f"{key} must be a positive integer. Received: {key}={value!r}")
+    if pretrained and init_from is not None:
+        raise ValueError(
+            "Start from the shipped weights (pretrained) or from init_from, not both. "
+            f"Received: pretrained=True, init_from={str(init_from)!r}"
+        )
     recipe = registry.get_recipe(name)
     overrides = dict(recipe_overrides or {})
     for key, value in _overrides_for(recipe, total_steps=steps, **options).items():
@@ -225,6 +240,9 @@ def train_run(
     }
     if checkpoint_every is not None:
         settings["checkpoint_every"] = checkpoint_every
+    source_gan = None
+    if pretrained or init_from is not None:
+        source_gan, settings["init_from"] = runs.load_init_source(init_from, name if pretrained else None)
     run_file = out / runs.RUN_FILE
     if out.exists() and not out.is_dir():
         raise FileExistsError(
@@ -323,6 +341,9 @@ def train_run(
     # there leaves no run directory behind.
     with strategy.scope():
         gan = registry.build_from_recipe(recipe, seed=seed)
+        if source_gan is not None:
+            where = "--pretrained" if pretrained else f"--init-from {str(init_from)!r}"
+            runs.start_from(gan, source_gan, settings["init_from"]["generator_steps"], where=where)
         gan.compile(jit_compile=jit_compile)
     out.mkdir(parents=True, exist_ok=True)
     run_file.write_text(json.dumps(settings, indent=2) + "\n")

@@ -226,6 +226,73 @@ def test_killed_run_resumes_from_last_completed_epoch(tmp_path, digits_npz):
     assert int(gan.d_optimizer.iterations) == 80
 
 
+# --- fine-tuning from the command line (issue 23) ---------------------------------
+
+
+def test_train_pretrained_fine_tunes_the_shipped_weights_and_continues_their_ema(tmp_path, digits_npz):
+    # Before: "unrecognized arguments: --pretrained".
+    import keras
+
+    import ganzoo
+
+    out = tmp_path / "ft"
+    assert main(["train", "dcgan_mnist", "--pretrained", "--data", str(digits_npz), "--steps", "1",
+                 "--batch-size", "16", "--xla", "off", "--out", str(out)]) == 0
+    assert json.loads((out / "run.json").read_text())["init_from"] == {"pretrained": "dcgan_mnist",
+                                                                      "generator_steps": 30000}
+    shipped = ganzoo.create_model("dcgan_mnist", pretrained=True)
+    tuned = keras.models.load_model(out / "final.keras")
+    assert tuned.ema_step_offset == 30000 and int(tuned.g_optimizer.iterations) == 1
+    # One Adam step from the shipped weights: every weight within the learning rate of them.
+    moved = [np.abs(np.array(a) - np.array(b)).max()
+             for a, b in zip(tuned.generator.trainable_weights, shipped.generator.trainable_weights)]
+    assert 0 < max(moved) <= 2e-4 * 1.001
+    # The EMA generator averaged onto the shipped EMA weights with the full decay.
+    for avg, before, raw in zip(tuned.ema_generator.trainable_weights, shipped.ema_generator.trainable_weights,
+                                tuned.generator.trainable_weights):
+        np.testing.assert_allclose(np.array(avg), 0.999 * np.array(before) + 0.001 * np.array(raw), atol=1e-6)
+
+
+def test_train_init_from_resumes_after_a_kill_like_any_run(tmp_path, digits_npz, capsys):
+    import keras
+
+    from conftest import tiny_model
+    from ganzoo import callbacks as callbacks_lib
+    from ganzoo.train import train_run
+
+    source = tmp_path / "source.keras"
+    gan = tiny_model("dcgan_mnist")
+    gan.ema_step_offset = 500  # weights 500 generator steps into training
+    gan.save(source)
+    cmd = lambda out: ["train", "dcgan_mnist", "--init-from", str(source), "--data", str(digits_npz),
+                       "--epochs", "3", "--batch-size", "16", "--seed", "3", "--out", str(out), *TINY_SET]
+    assert main(cmd(tmp_path / "straight")) == 0
+    out = tmp_path / "killed"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", callbacks_lib.KILL_ENV: "backup:2"}
+    killed = subprocess.run([sys.executable, "-m", "ganzoo.cli", *cmd(out)], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    capsys.readouterr()
+    assert main(cmd(out)) == 0
+    assert int(capsys.readouterr().out.split("Epoch ")[1].split("/")[0]) == 2  # resumed at epoch 2
+    record = json.loads((out / "run.json").read_text())["init_from"]
+    assert record == {"source": str(source.resolve()), "generator_steps": 500}
+    straight, resumed = (keras.models.load_model(d / "final.keras") for d in (tmp_path / "straight", out))
+    assert resumed.ema_step_offset == 500 and int(resumed.g_optimizer.iterations) == 12
+    for a, b in zip(straight.weights + straight.d_optimizer.variables + straight.g_optimizer.variables,
+                    resumed.weights + resumed.d_optimizer.variables + resumed.g_optimizer.variables):
+        np.testing.assert_array_equal(np.array(a), np.array(b))
+    # Networks that do not fit are refused naming the argument, before anything is written.
+    assert main(["train", "dcgan_mnist", "--init-from", str(source), "--data", str(digits_npz), "--steps", "1",
+                 "--out", str(tmp_path / "wide"), "--latent-dim", "8", "--xla", "off"]) == 2
+    assert "its generator does not fit the run's" in capsys.readouterr().err
+    assert not (tmp_path / "wide").exists()
+    with pytest.raises(SystemExit):
+        main(["train", "dcgan_mnist", "--pretrained", "--init-from", str(source), "--out", str(tmp_path / "x")])
+    with pytest.raises(ValueError, match="not both"):
+        train_run("dcgan_mnist", tmp_path / "x", pretrained=True, init_from=source)
+
+
 def _tiny_steps_cmd(out, steps, *extra):
     return ["train", "dcgan_mnist", "--data", "mnist_5k", "--steps", str(steps), "--checkpoint-every", "3",
             "--batch-size", "16", "--ema", "0.9", "--out", str(out), *TINY_SET, *extra]
