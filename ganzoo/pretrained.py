@@ -83,23 +83,12 @@ def verify(name_or_path):
     return card
 
 
-def load_pretrained(name_or_path, compile=True, overrides=None, seed=None, name=None):
+def load_pretrained(name_or_path, compile=True, name=None):
     """Loads a pretrained GAN from ``saved_models/<name>`` (or a folder), offline.
 
     Args:
         name_or_path: a zoo name with shipped weights, or a pretrained folder.
-        compile: compile with the model's optimizer settings (the shipped
-            ones, with any `overrides` of ``d_optimizer``/``g_optimizer``).
-        overrides: recipe fields to change, as in `ganzoo.create_model`.
-            Training options (loss, d_steps, g_batch_size, penalties, EMA,
-            augmentation, instance noise, optimizers and schedules) replace
-            the shipped ones; the weights stay the shipped ones. Fields that
-            fix the networks (`ganzoo.registry.ARCHITECTURE_FIELDS`) are
-            refused unless they equal the shipped model's; fields the model
-            does not hold (``batch_size``, ``train_steps``, ...) are accepted
-            as in `ganzoo.create_model`.
-        seed: a new seed for the model's random-number generator (default:
-            the shipped generator's state).
+        compile: compile with the model's own optimizer settings.
         name: the zoo entry the folder must hold (its card's ``name``), if given.
 
     Returns:
@@ -110,8 +99,7 @@ def load_pretrained(name_or_path, compile=True, overrides=None, seed=None, name=
 
     Raises:
         ValueError: a file that fails its checksum or does not fit the model,
-            a folder of another entry than `name`, or an override that changes
-            the architecture or does not apply to this model.
+            or a folder of another entry than `name`.
     """
     import keras
 
@@ -148,110 +136,10 @@ def load_pretrained(name_or_path, compile=True, overrides=None, seed=None, name=
     steps = card.get("training", {}).get("generator_steps")
     if isinstance(steps, int) and steps > 0:
         gan.ema_step_offset += steps
-    if overrides or seed is not None:
-        gan = _with_training_options(gan, dict(overrides or {}), seed, where=f"pretrained model {str(name_or_path)!r}")
     if compile:
         gan.compile()
     gan.pretrained_card = card
     return gan
-
-
-def _shipped_value(gan, field):
-    """The value of architecture field `field` in the loaded `gan`."""
-    from ganzoo.models import FAMILIES
-
-    if field == "family":
-        return next((k for k, cls in FAMILIES.items() if cls is type(gan)), type(gan).__name__)
-    if field == "image_shape":
-        return list(gan.image_shape)
-    return getattr(gan, field)
-
-
-def _check_architecture(gan, field, value, where):
-    """Refuses an override of architecture field `field` unless it equals the loaded model's."""
-    from ganzoo import registry
-
-    if field in ("generator", "discriminator"):
-        net = getattr(gan, field)
-        registry.check_network_table(where, field, value, type(net))
-        config = json.loads(json.dumps(net.get_config(), default=str))
-        config["class"] = type(net).__name__
-        differing = {k: v for k, v in value.items() if json.loads(json.dumps(v, default=str)) != config.get(k)}
-        if not differing:
-            return
-        key, received = next(iter(differing.items()))
-        field, shipped, value = f"{field}.{key}", config.get(key), received
-    else:
-        shipped = _shipped_value(gan, field)
-        if (list(value) if isinstance(value, tuple) else value) == shipped:
-            return
-    raise ValueError(
-        f"{where}: '{field}' would change the networks the weights were loaded into ({field}="
-        f"{shipped!r} there). A pretrained model takes new training options (loss, penalties, EMA, "
-        f"augmentation, optimizers, d_steps, batch sizes), not a new architecture "
-        f"({', '.join(registry.ARCHITECTURE_FIELDS)}); leave out pretrained to train a new model. "
-        f"Received: {field}={value!r}"
-    )
-
-
-def _constructor_defaults(cls):
-    """Default values of the keyword arguments of `cls` and its GAN base classes."""
-    import inspect
-
-    defaults = {}
-    for base in cls.__mro__:
-        if "__init__" in vars(base) and base.__module__.startswith("ganzoo."):
-            for p in inspect.signature(base.__init__).parameters.values():
-                if p.default is not p.empty:
-                    defaults.setdefault(p.name, p.default)
-    return defaults
-
-
-def _with_training_options(gan, overrides, seed, where):
-    """`gan` rebuilt around its own networks with the training options in `overrides`.
-
-    The weights (networks, EMA generator, augmentation and LeCam state, random
-    number state unless `seed` is given) are the loaded model's.
-    """
-    from ganzoo import optimizers, registry
-
-    for field, value in overrides.items():
-        if field in registry.ARCHITECTURE_FIELDS:
-            _check_architecture(gan, field, value, where)
-    config = gan.get_config()
-    for key in ("generator", "discriminator"):
-        config.pop(key)
-    defaults = _constructor_defaults(type(gan))
-    for field, value in overrides.items():
-        if field in ("d_optimizer", "g_optimizer"):
-            settings = {**config["optimizer_settings"][field[0]], **value}
-            try:
-                optimizers.check_settings(settings, where=f"table '{field}'")
-            except ValueError as e:
-                raise ValueError(f"{where}: {e}") from None
-            config["optimizer_settings"][field[0]] = settings
-        elif field in registry.TRAINING_FIELDS:
-            if field not in defaults:
-                raise ValueError(
-                    f"{where}: field '{field}' does not apply to a {type(gan).__name__} model. "
-                    f"Received: {field}={value!r}"
-                )
-            config[field] = defaults[field] if value is None else value
-    if "augment" not in overrides:
-        config["augment"] = gan.augment  # the layer itself: ADA keeps its probability
-    if seed is not None:
-        config["seed"] = seed
-    try:
-        new = type(gan)(gan.generator, gan.discriminator, **config)
-    except ValueError as e:
-        raise ValueError(f"{where}: {e}") from None
-    if gan.ema_generator is not None and new.ema_generator is not None:
-        new.ema_generator.set_weights(gan.ema_generator.get_weights())
-    if gan.lecam_weight and new.lecam_weight:
-        new.lecam_anchors.assign(gan.lecam_anchors)
-    if seed is None:
-        new.seed_generator.state.assign(gan.seed_generator.state)
-    return new
 
 
 def _load_legacy_npz(gan, folder):

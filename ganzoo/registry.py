@@ -46,6 +46,7 @@ import dataclasses
 import difflib
 import fnmatch
 import inspect
+import json
 import math
 import os
 import pathlib
@@ -396,6 +397,120 @@ def build_from_recipe(recipe, seed=None):
         raise RecipeError(f"{recipe.path}: {e}") from None
 
 
+def _shipped_value(gan, field):
+    """The value of architecture field `field` in the loaded `gan`."""
+    from ganzoo.models import FAMILIES
+
+    if field == "family":
+        return next((k for k, cls in FAMILIES.items() if cls is type(gan)), type(gan).__name__)
+    if field == "image_shape":
+        return list(gan.image_shape)
+    return getattr(gan, field)
+
+
+def _check_architecture(gan, field, value, where):
+    """Refuses an override of architecture field `field` unless it equals the loaded model's."""
+    if field in ("generator", "discriminator"):
+        net = getattr(gan, field)
+        check_network_table(where, field, value, type(net))
+        config = json.loads(json.dumps(net.get_config(), default=str))  # tuples as lists
+        config["class"] = type(net).__name__
+        differing = {k: v for k, v in value.items() if json.loads(json.dumps(v, default=str)) != config.get(k)}
+        if not differing:
+            return
+        key, received = next(iter(differing.items()))
+        field, shipped, value = f"{field}.{key}", config.get(key), received
+    else:
+        shipped = _shipped_value(gan, field)
+        if (list(value) if isinstance(value, tuple) else value) == shipped:
+            return
+    raise ValueError(
+        f"{where}: '{field}' would change the networks the weights were loaded into ({field}="
+        f"{shipped!r} there). A pretrained model takes new training options (loss, penalties, EMA, "
+        f"augmentation, optimizers, d_steps, batch sizes), not a new architecture "
+        f"({', '.join(ARCHITECTURE_FIELDS)}); leave out pretrained to train a new model. "
+        f"Received: {field}={value!r}"
+    )
+
+
+def _constructor_defaults(cls):
+    """Default values of the keyword arguments of `cls` and its GAN base classes."""
+    defaults = {}
+    for base in cls.__mro__:
+        if "__init__" in vars(base) and base.__module__.startswith("ganzoo."):
+            for p in inspect.signature(base.__init__).parameters.values():
+                if p.default is not p.empty:
+                    defaults.setdefault(p.name, p.default)
+    return defaults
+
+
+def _load_pretrained(name_or_path, compile, overrides, seed, name=None):
+    """`ganzoo.pretrained.load_pretrained` with the training options of `overrides` applied.
+
+    Training options (`TRAINING_FIELDS`) replace the shipped ones and the
+    weights stay the shipped ones; a field of `ARCHITECTURE_FIELDS` is refused
+    unless it equals the shipped model's; `RUN_FIELDS` are accepted (the model
+    does not hold them). `seed` gives a new random-number stream.
+    """
+    from ganzoo import pretrained as pretrained_lib
+
+    gan = pretrained_lib.load_pretrained(name_or_path, compile=False, name=name)
+    if overrides or seed is not None:
+        card = gan.pretrained_card
+        gan = _with_training_options(gan, overrides, seed, where=f"pretrained model {str(name_or_path)!r}")
+        gan.pretrained_card = card
+    if compile:
+        gan.compile()
+    return gan
+
+
+def _with_training_options(gan, overrides, seed, where):
+    """`gan` rebuilt around its own networks with the training options in `overrides`.
+
+    The weights (networks, EMA generator, augmentation and LeCam state, random
+    number state unless `seed` is given) are the loaded model's.
+    """
+    from ganzoo import optimizers
+
+    for field, value in overrides.items():
+        if field in ARCHITECTURE_FIELDS:
+            _check_architecture(gan, field, value, where)
+    config = gan.get_config()
+    for key in ("generator", "discriminator"):
+        config.pop(key)
+    defaults = _constructor_defaults(type(gan))
+    for field, value in overrides.items():
+        if field in ("d_optimizer", "g_optimizer"):
+            settings = {**config["optimizer_settings"][field[0]], **value}
+            try:
+                optimizers.check_settings(settings, where=f"table '{field}'")
+            except ValueError as e:
+                raise ValueError(f"{where}: {e}") from None
+            config["optimizer_settings"][field[0]] = settings
+        elif field in TRAINING_FIELDS:
+            if field not in defaults:
+                raise ValueError(
+                    f"{where}: field '{field}' does not apply to a {type(gan).__name__} model. "
+                    f"Received: {field}={value!r}"
+                )
+            config[field] = defaults[field] if value is None else value
+    if "augment" not in overrides:
+        config["augment"] = gan.augment  # the layer itself: ADA keeps its probability
+    if seed is not None:
+        config["seed"] = seed
+    try:
+        new = type(gan)(gan.generator, gan.discriminator, **config)
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
+    if gan.ema_generator is not None and new.ema_generator is not None:
+        new.ema_generator.set_weights(gan.ema_generator.get_weights())
+    if gan.lecam_weight and new.lecam_weight:
+        new.lecam_anchors.assign(gan.lecam_anchors)
+    if seed is None:
+        new.seed_generator.state.assign(gan.seed_generator.state)
+    return new
+
+
 def create_model(name=None, pretrained=False, compile=True, seed=None, **overrides):
     """Builds a zoo entry, compiled with its recipe's optimizers.
 
@@ -431,7 +546,7 @@ def create_model(name=None, pretrained=False, compile=True, seed=None, **overrid
             )
         for key, value in overrides.items():
             check_override(name or folder.name, key, value, where=f"overrides of {str(folder)!r}")
-        return pretrained_lib.load_pretrained(folder, compile=compile, overrides=overrides, seed=seed, name=name)
+        return _load_pretrained(folder, compile, overrides, seed, name)
     if name is None:
         raise ValueError("create_model needs a zoo entry name (see list_models()) or "
                          "pretrained='path/to/folder'. Received: name=None")
@@ -444,9 +559,7 @@ def create_model(name=None, pretrained=False, compile=True, seed=None, **overrid
                 f"No pretrained weights for '{name}' in {paths.SAVED_MODELS_DIR}. Entries with "
                 f"weights: {list_models(pretrained=True)}. Received: name={name!r}, pretrained=True"
             )
-        from ganzoo import pretrained as pretrained_lib
-
-        return pretrained_lib.load_pretrained(name, compile=compile, overrides=overrides, seed=seed)
+        return _load_pretrained(name, compile, overrides, seed)
     gan = build_from_recipe(recipe, seed=seed)
     if compile:
         gan.compile()
