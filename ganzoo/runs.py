@@ -109,14 +109,21 @@ def load_gan(source, pretrained=False):
 
     Raises:
         FileNotFoundError: a missing path, or a run directory without a model.
-        ValueError: an unknown zoo name, or a file that is not a readable
-            ``.keras`` model.
+        ValueError: an unknown zoo name, a file that is not a readable
+            ``.keras`` model, or `pretrained` with a run directory or
+            ``.keras`` file (which it would not change).
     """
     from ganzoo import pretrained as pretrained_lib
     from ganzoo import registry
 
     check_source(source)
     path = pathlib.Path(str(source)).expanduser()
+    if pretrained and (path.suffix == ".keras" or (path.is_dir() and not (path / CARD).is_file())):
+        raise ValueError(
+            "pretrained (--pretrained) loads the shipped weights of a zoo entry name; a run "
+            f"directory or .keras file holds weights of its own: leave it out. Received: {str(source)!r} "
+            "with pretrained=True"
+        )
     if path.is_dir() and (path / CARD).is_file():
         return pretrained_lib.load_pretrained(path)
     if path.is_dir():
@@ -124,6 +131,20 @@ def load_gan(source, pretrained=False):
     if path.suffix == ".keras":
         return load_model_file(path)
     return registry.create_model(str(source), pretrained=pretrained)
+
+
+def is_untrained(source, pretrained=False):
+    """True when `load_gan(source, pretrained)` builds a new model with random weights.
+
+    That is a zoo entry name without `pretrained` (and no folder or ``.keras``
+    file of that name); the commands warn about it or refuse it.
+    """
+    from ganzoo import registry
+
+    path = pathlib.Path(str(source)).expanduser()
+    if pretrained or path.is_dir() or path.suffix == ".keras":
+        return False
+    return str(source) in registry.list_models()
 
 
 def load_init_source(source=None, pretrained=None):

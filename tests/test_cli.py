@@ -762,6 +762,35 @@ def test_sample_pretrained_zoo_entry_writes_individual_pngs(tmp_path):
     assert fresh.std() < samples.std()  # untrained: nearly uniform gray, unlike the trained digits
 
 
+def test_a_bare_zoo_name_warns_that_its_weights_are_random_and_export_refuses_it(tmp_path, capsys):
+    # Before: sample / export of a zoo name without --pretrained used random weights silently.
+    from conftest import tiny_model
+
+    assert main(["sample", "dcgan_mnist", "--num", "1", "--out", str(tmp_path / "a.png")]) == 0
+    assert capsys.readouterr().err == (
+        "ganzoo sample: warning: 'dcgan_mnist' without --pretrained is a new model with random weights "
+        "(untrained); add --pretrained for its shipped weights\n")
+    assert main(["sample", "dcgan_mnist", "--pretrained", "--num", "1", "--out", str(tmp_path / "b.png")]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["sample", "sngan_cifar10", "--num", "1", "--out", str(tmp_path / "c.png")]) == 0
+    assert "it has no shipped weights: train it (`ganzoo train sngan_cifar10 --out DIR`)" in capsys.readouterr().err
+    # export refuses it (exit 2, nothing written) unless --allow-untrained, which still warns
+    serving = tmp_path / "serving"
+    assert main(["export", "dcgan_mnist", "--out", str(serving), "--no-warmup"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ganzoo export: error: Refusing to export an untrained model: 'dcgan_mnist' without "
+                          "--pretrained") and "--allow-untrained" in err and err.count("\n") == 1, err
+    assert not serving.exists()
+    assert main(["export", "dcgan_mnist", "--out", str(serving), "--no-warmup", "--allow-untrained"]) == 0
+    assert "ganzoo export: warning: 'dcgan_mnist' without --pretrained" in capsys.readouterr().err
+    assert (serving / "dcgan_mnist" / "1" / "saved_model.pb").is_file()
+    # --pretrained with a run directory or .keras file changed nothing: refused, not ignored
+    path = tmp_path / "tiny.keras"
+    tiny_model("dcgan_mnist").save(path)
+    assert main(["sample", str(path), "--pretrained", "--out", str(tmp_path / "d.png")]) == 2
+    assert "a run directory or .keras file holds weights of its own: leave it out" in capsys.readouterr().err
+
+
 def test_list_pattern_and_pretrained_filter(capsys):
     import fnmatch
 
@@ -806,7 +835,7 @@ def test_export_name_no_warmup_and_overwrite(tmp_path, capsys):
     assert sorted(p.name for p in (serving / "digits").iterdir()) == ["1"]  # no temporary left
 
 
-def test_evaluate_records_split_extractor_and_reconstruction_settings(tmp_path):
+def test_evaluate_records_split_extractor_and_reconstruction_settings(tmp_path, capsys):
     report_path = tmp_path / "eval.json"
     assert main(["evaluate", "dcgan_mnist", "--pretrained", "--metrics", "fid,recon", "--num-samples", "80",
                  "--split", "test", "--heldout-split", "train", "--extractor", "mnist_5k_classifier",
@@ -824,8 +853,11 @@ def test_evaluate_records_split_extractor_and_reconstruction_settings(tmp_path):
     assert np.isfinite(recon["mse"]) and report["summary"]["recon_mse"] == recon["mse"]
     # --pretrained evaluated the shipped weights: a fresh model of the entry is far worse
     fresh_path = tmp_path / "fresh.json"
+    assert "warning" not in capsys.readouterr().err
     assert main(["evaluate", "dcgan_mnist", "--metrics", "fid", "--num-samples", "80", "--split", "test",
                  "--out", str(fresh_path), "--no-progress"]) == 0
+    assert ("ganzoo evaluate: warning: 'dcgan_mnist' without --pretrained is a new model with random weights "
+            "(untrained); add --pretrained for its shipped weights\n") in capsys.readouterr().err
     fresh = json.loads(fresh_path.read_text())["summary"]["fid"]
     assert fresh > 3 * report["summary"]["fid"], (fresh, report["summary"]["fid"])
 

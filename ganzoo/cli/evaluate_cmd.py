@@ -57,6 +57,7 @@ def run(args):
     names = metrics_lib.resolve_metrics(args.metrics)
     runs.check_source(args.source)
     data_lib.describe(args.data, split=args.split)
+    _args.check_untrained("evaluate", args.source, args.pretrained)
     gan = runs.load_gan(args.source, pretrained=args.pretrained)
     options = {}
     if "reconstruction" in names:
