@@ -16,8 +16,14 @@ A recipe describes each optimizer as a plain dict, for example::
 
 Schedules count **generator iterations**: the discriminator's optimizer steps
 ``d_steps`` times per generator step, so its schedule divides its own step
-counter by ``d_steps``. Every other key is passed to the Keras optimizer.
+counter by ``d_steps``. Every other key is passed to the Keras optimizer and
+must be one of its constructor's arguments (`check_settings` refuses any other
+key before an optimizer is built, listing the valid ones).
 """
+
+import difflib
+import functools
+import inspect
 
 import keras
 
@@ -117,6 +123,77 @@ class InverseSqrtDecay(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
+#: Keys of a settings dict that ganzoo reads itself; the others go to the Keras optimizer.
+OWN_KEYS = ("name", "schedule", "decay_steps")
+
+
+def _optimizer_classes():
+    """Keras' optimizer classes by lower-case name (Keras resolves built-in names case-insensitively)."""
+    return {
+        cls.__name__.lower(): cls
+        for cls in vars(keras.optimizers).values()
+        if isinstance(cls, type) and issubclass(cls, keras.optimizers.Optimizer)
+    }
+
+
+@functools.lru_cache(maxsize=None)
+def settings_keys(name):
+    """The keys a settings dict for the optimizer `name` may hold.
+
+    Args:
+        name: a Keras optimizer name (``"adam"``, ``"Adam"``) or the registered
+            name of a serializable custom optimizer.
+
+    Returns:
+        sorted tuple: `OWN_KEYS` and the Keras optimizer's constructor
+        arguments, read from its signature (its own ``name`` is not settable:
+        ``name`` names the optimizer class); None for an unknown name.
+    """
+    cls = _optimizer_classes().get(str(name).lower()) or keras.saving.get_registered_object(str(name))
+    if not (isinstance(cls, type) and issubclass(cls, keras.optimizers.Optimizer)):
+        return None
+    arguments = {
+        p.name for p in inspect.signature(cls.__init__).parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in ("self", "name")
+    }
+    return tuple(sorted(arguments | set(OWN_KEYS)))
+
+
+def check_settings(settings, where="optimizer settings"):
+    """Refuses a settings dict without a known optimizer name, or with a key nothing reads.
+
+    Args:
+        settings: a dict as described in the module docstring.
+        where: how the message names the dict (e.g. ``"field 'd_optimizer'"``).
+
+    Raises:
+        ValueError: naming the unknown optimizer or key, with the valid ones.
+    """
+    name = settings.get("name")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{where[:1].upper()}{where[1:]} need a 'name'. Received: {settings!r}")
+    valid = settings_keys(name)
+    if valid is None:
+        raise ValueError(
+            f"Could not build optimizer {name!r} (no Keras optimizer has that name). Expected one of "
+            f"{sorted(_optimizer_classes())} or the registered name of a custom "
+            f"keras.optimizers.Optimizer. Received: {settings!r}"
+        )
+    for key in settings:
+        if key not in valid:
+            close = difflib.get_close_matches(str(key), valid, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ValueError(
+                f"Could not build optimizer {name!r} (unknown key '{key}' in {where}). Valid keys: "
+                f"{list(valid)}.{hint} Received: {settings!r}"
+            )
+    if settings.get("schedule", "constant") not in _SCHEDULES:
+        raise ValueError(
+            f"Unknown learning-rate schedule. Expected one of {list(_SCHEDULES)}. "
+            f"Received: schedule={settings['schedule']!r}"
+        )
+
+
 def build_optimizer(settings, step_divisor=1):
     """Builds a Keras optimizer from recipe settings.
 
@@ -146,18 +223,11 @@ def build_optimizer(settings, step_divisor=1):
             "Optimizer settings must be an optimizer, a name or a dict. "
             f"Received: {settings!r}"
         )
-    received = settings
+    check_settings(settings)
     settings = dict(settings)  # flat: a shallow copy is a full copy
-    name = settings.pop("name", None)
-    if not name:
-        raise ValueError(f"Optimizer settings need a 'name'. Received: {received!r}")
+    name = settings.pop("name")
     schedule = settings.pop("schedule", "constant")
     decay_steps = settings.pop("decay_steps", None)
-    if schedule not in _SCHEDULES:
-        raise ValueError(
-            f"Unknown learning-rate schedule. Expected one of {list(_SCHEDULES)}. "
-            f"Received: schedule={schedule!r}"
-        )
     lr = settings.get("learning_rate", 1e-3)
     if schedule == "linear":
         if decay_steps is None:
@@ -175,3 +245,40 @@ def build_optimizer(settings, step_divisor=1):
             f"Could not build optimizer {name!r} from settings {settings!r}: {e} "
             f"Received: {dict(name=name, **settings)!r}"
         ) from e
+
+
+def settings_of(spec, optimizer, step_divisor=1):
+    """The settings dict of an optimizer built by `build_optimizer` from `spec`.
+
+    What a GAN reports as its ``optimizer_settings`` once compiled, so that its
+    config describes the optimizers it trains with.
+
+    Args:
+        spec: what `build_optimizer` was given: a name, a settings dict or an
+            optimizer.
+        optimizer: the optimizer it returned.
+        step_divisor: the `step_divisor` it was given.
+
+    Returns:
+        `spec` itself for a name (as ``{"name": spec}``) or a dict; for an
+        optimizer, its class name and constructor arguments (its config), with
+        ganzoo's own schedules of this `step_divisor` written back as
+        ``schedule`` and ``decay_steps``. `build_optimizer` builds an equal
+        optimizer from the result.
+    """
+    if isinstance(spec, str):
+        return {"name": spec}
+    if isinstance(spec, dict):
+        return dict(spec)
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        optimizer = optimizer.inner_optimizer
+    serialized = keras.optimizers.serialize(optimizer)
+    settings = {k: v for k, v in serialized["config"].items() if k != "name"}
+    schedule = getattr(optimizer, "_learning_rate", None)
+    if isinstance(schedule, (LinearDecay, InverseSqrtDecay)) and schedule.step_divisor == int(step_divisor):
+        settings["learning_rate"] = schedule.initial_learning_rate
+        if isinstance(schedule, LinearDecay):
+            settings.update(schedule="linear", decay_steps=schedule.decay_steps)
+        else:
+            settings["schedule"] = "inverse_sqrt"
+    return {"name": serialized.get("registered_name") or serialized["class_name"], **settings}

@@ -83,17 +83,23 @@ def verify(name_or_path):
     return card
 
 
-def load_pretrained(name_or_path, recipe=None, compile=True):
+def load_pretrained(name_or_path, compile=True, name=None):
     """Loads a pretrained GAN from ``saved_models/<name>`` (or a folder), offline.
 
     Args:
         name_or_path: a zoo name with shipped weights, or a pretrained folder.
-        recipe: unused except for overrides of a zoo name, which must not
-            change the architecture (the shipped config is authoritative).
         compile: compile with the model's own optimizer settings.
+        name: the zoo entry the folder must hold (its card's ``name``), if given.
 
     Returns:
-        The `ganzoo.GAN`, with float32 weights.
+        The `ganzoo.GAN`, with float32 weights and fresh optimizers (no
+        optimizer state ships); its ``ema_step_offset`` counts the card's
+        generator steps, so that fine-tuning it continues the EMA generator
+        (`ganzoo.GAN`'s ``ema_step_offset``) instead of restarting its schedule.
+
+    Raises:
+        ValueError: a file that fails its checksum or does not fit the model,
+            or a folder of another entry than `name`.
     """
     import keras
 
@@ -101,6 +107,11 @@ def load_pretrained(name_or_path, recipe=None, compile=True):
 
     folder = _folder(name_or_path)
     card = verify(folder)
+    if name is not None and card.get("name", name) != name:
+        raise ValueError(
+            f"The pretrained folder holds the model '{card['name']}', not the zoo entry requested. "
+            f"Received: name={name!r}, pretrained={str(folder)!r}"
+        )
     config = json.loads((folder / CONFIG).read_text())
     gan = keras.saving.deserialize_keras_object(config)
     if (folder / WEIGHTS).is_file():
@@ -120,6 +131,11 @@ def load_pretrained(name_or_path, recipe=None, compile=True):
                 ) from None
     else:
         _load_legacy_npz(gan, folder)
+    # The weights are `generator_steps` into training while the optimizers start at 0:
+    # fine-tuning continues the EMA schedule (and the shipped EMA) from there.
+    steps = card.get("training", {}).get("generator_steps")
+    if isinstance(steps, int) and steps > 0:
+        gan.ema_step_offset += steps
     if compile:
         gan.compile()
     gan.pretrained_card = card

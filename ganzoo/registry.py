@@ -45,6 +45,8 @@ import copy
 import dataclasses
 import difflib
 import fnmatch
+import inspect
+import json
 import math
 import os
 import pathlib
@@ -99,6 +101,14 @@ _GAN_OPTIONS = (
 )
 
 
+#: Fields that fix the networks (or the model class), and so what the weights are for.
+ARCHITECTURE_FIELDS = ("family", "image_shape", "latent_dim", "num_classes", "generator", "discriminator")
+#: Fields the model holds as training options (GAN constructor arguments and optimizer settings).
+TRAINING_FIELDS = ("loss", "d_steps", "g_batch_size", "d_optimizer", "g_optimizer") + _GAN_OPTIONS
+#: Fields the model does not hold: read by `ganzoo train` and `ganzoo list` (and the README).
+RUN_FIELDS = ("description", "paper", "deviations", "dataset", "batch_size", "train_steps")
+
+
 class RecipeError(ValueError):
     """A zoo recipe is malformed. The message names the file and the field."""
 
@@ -134,12 +144,7 @@ class Recipe:
                 fields.pop(key, None)
                 continue
             if key not in _FIELDS:
-                close = difflib.get_close_matches(key, list(_FIELDS), n=1)
-                hint = f" Did you mean '{close[0]}'?" if close else ""
-                raise ValueError(
-                    f"Unknown override for zoo entry '{self.name}'. Valid overrides: "
-                    f"{sorted(_FIELDS)}.{hint} Received: {key}={value!r}"
-                )
+                raise _unknown_override(self.name, key, value)
             if isinstance(value, tuple):
                 value = list(value)
             if _FIELDS[key][0] is dict and isinstance(value, dict):
@@ -151,8 +156,89 @@ class Recipe:
         return Recipe(self.name, self.path, fields)
 
 
+# Network constructor arguments that come from top-level fields, never from the tables.
+_FROM_TOP_LEVEL = ("image_shape", "latent_dim", "num_classes")
+
+
+def network_keys(cls):
+    """The keys a ``[generator]``/``[discriminator]`` table may hold for network class `cls`.
+
+    Read from the constructor's signature: ``class`` and every named argument
+    except ``name`` and those the registry passes from top-level fields
+    (``image_shape``, ``latent_dim``, ``num_classes``).
+    """
+    params = inspect.signature(cls.__init__).parameters.values()
+    return ("class",) + tuple(sorted(
+        p.name for p in params
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        and p.name not in ("self", "name", *_FROM_TOP_LEVEL)
+    ))
+
+
+def check_network_table(where, net, table, cls):
+    """Refuses a key of network table `net` that the network class `cls` does not take."""
+    valid = network_keys(cls)
+    for key, value in table.items():
+        if key in _FROM_TOP_LEVEL:
+            raise RecipeError(
+                f"{where}: '{net}.{key}' is set by the top-level field '{key}', not in the "
+                f"[{net}] table. Received: {net}.{key}={value!r}"
+            )
+        if key not in valid:
+            close = difflib.get_close_matches(str(key), valid, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise RecipeError(
+                f"{where}: unknown key '{key}' in table '{net}' ({cls.__name__}). Valid keys: "
+                f"{list(valid)}.{hint} Received: {net}.{key}={value!r}"
+            )
+
+
+def _check_type(key, value, where):
+    """Raises a `RecipeError` unless `value` has the type (and range) of field `key`."""
+    types = _FIELDS[key][0]
+    if not isinstance(value, types) or (isinstance(value, bool) and types is not bool):
+        expected = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
+        raise RecipeError(
+            f"{where}: field '{key}' must be of type {expected}. Received: {key}={value!r}"
+        )
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RecipeError(f"{where}: field '{key}' must be a finite number. Received: {key}={value!r}")
+    if types is int and value < _MINIMUM.get(key, 1):
+        raise RecipeError(
+            f"{where}: field '{key}' must be >= {_MINIMUM.get(key, 1)}. Received: {key}={value!r}"
+        )
+
+
+def _unknown_override(entry, key, value):
+    close = difflib.get_close_matches(key, list(_FIELDS), n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    return ValueError(
+        f"Unknown override for zoo entry '{entry}'. Valid overrides: "
+        f"{sorted(_FIELDS)}.{hint} Received: {key}={value!r}"
+    )
+
+
+def check_override(entry, key, value, where):
+    """Refuses an override no recipe could take: an unknown field, a wrong type.
+
+    For overrides without a recipe to merge into (a pretrained folder); a
+    recipe's own `Recipe.with_overrides` checks the merged result instead.
+
+    Raises:
+        ValueError: an unknown field (with a close match), a required field
+            set to None, or a value of the wrong type or range.
+    """
+    if key not in _FIELDS:
+        raise _unknown_override(entry, key, value)
+    if value is None:
+        if _FIELDS[key][1]:
+            raise RecipeError(f"{where}: field '{key}' is required and cannot be removed. Received: {key}=None")
+        return
+    _check_type(key, list(value) if isinstance(value, tuple) else value, where)
+
+
 def _validate(fields, where):
-    from ganzoo import losses
+    from ganzoo import losses, optimizers
     from ganzoo.models import FAMILIES
     from ganzoo.networks import get_network_class
 
@@ -173,18 +259,7 @@ def _validate(fields, where):
             if required:
                 raise RecipeError(f"{where}: missing required field '{key}'. Received: no '{key}'")
             continue
-        value = fields[key]
-        if not isinstance(value, types) or (isinstance(value, bool) and types is not bool):
-            expected = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
-            raise RecipeError(
-                f"{where}: field '{key}' must be of type {expected}. Received: {key}={value!r}"
-            )
-        if isinstance(value, float) and not math.isfinite(value):
-            raise RecipeError(f"{where}: field '{key}' must be a finite number. Received: {key}={value!r}")
-        if types is int and value < _MINIMUM.get(key, 1):
-            raise RecipeError(
-                f"{where}: field '{key}' must be >= {_MINIMUM.get(key, 1)}. Received: {key}={value!r}"
-            )
+        _check_type(key, fields[key], where)
     shape = fields["image_shape"]
     if len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
         raise RecipeError(
@@ -209,14 +284,19 @@ def _validate(fields, where):
                 f"{where}: field '{net}.class' must name a ganzoo.networks class. Received: {fields[net]!r}"
             )
         try:
-            get_network_class(cls_name)
+            cls = get_network_class(cls_name)
         except ValueError as e:
             raise RecipeError(f"{where}: field '{net}.class': {e}") from None
+        check_network_table(where, net, fields[net], cls)
     for opt in ("d_optimizer", "g_optimizer"):
         if not isinstance(fields[opt].get("name"), str):
             raise RecipeError(
                 f"{where}: field '{opt}.name' must name a Keras optimizer. Received: {fields[opt]!r}"
             )
+        try:
+            optimizers.check_settings(fields[opt], where=f"table '{opt}'")
+        except ValueError as e:
+            raise RecipeError(f"{where}: {e}") from None
 
 
 def load_recipe(path):
@@ -317,6 +397,120 @@ def build_from_recipe(recipe, seed=None):
         raise RecipeError(f"{recipe.path}: {e}") from None
 
 
+def _shipped_value(gan, field):
+    """The value of architecture field `field` in the loaded `gan`."""
+    from ganzoo.models import FAMILIES
+
+    if field == "family":
+        return next((k for k, cls in FAMILIES.items() if cls is type(gan)), type(gan).__name__)
+    if field == "image_shape":
+        return list(gan.image_shape)
+    return getattr(gan, field)
+
+
+def _check_architecture(gan, field, value, where):
+    """Refuses an override of architecture field `field` unless it equals the loaded model's."""
+    if field in ("generator", "discriminator"):
+        net = getattr(gan, field)
+        check_network_table(where, field, value, type(net))
+        config = json.loads(json.dumps(net.get_config(), default=str))  # tuples as lists
+        config["class"] = type(net).__name__
+        differing = {k: v for k, v in value.items() if json.loads(json.dumps(v, default=str)) != config.get(k)}
+        if not differing:
+            return
+        key, received = next(iter(differing.items()))
+        field, shipped, value = f"{field}.{key}", config.get(key), received
+    else:
+        shipped = _shipped_value(gan, field)
+        if (list(value) if isinstance(value, tuple) else value) == shipped:
+            return
+    raise ValueError(
+        f"{where}: '{field}' would change the networks the weights were loaded into ({field}="
+        f"{shipped!r} there). A pretrained model takes new training options (loss, penalties, EMA, "
+        f"augmentation, optimizers, d_steps, batch sizes), not a new architecture "
+        f"({', '.join(ARCHITECTURE_FIELDS)}); leave out pretrained to train a new model. "
+        f"Received: {field}={value!r}"
+    )
+
+
+def _constructor_defaults(cls):
+    """Default values of the keyword arguments of `cls` and its GAN base classes."""
+    defaults = {}
+    for base in cls.__mro__:
+        if "__init__" in vars(base) and base.__module__.startswith("ganzoo."):
+            for p in inspect.signature(base.__init__).parameters.values():
+                if p.default is not p.empty:
+                    defaults.setdefault(p.name, p.default)
+    return defaults
+
+
+def _load_pretrained(name_or_path, compile, overrides, seed, name=None):
+    """`ganzoo.pretrained.load_pretrained` with the training options of `overrides` applied.
+
+    Training options (`TRAINING_FIELDS`) replace the shipped ones and the
+    weights stay the shipped ones; a field of `ARCHITECTURE_FIELDS` is refused
+    unless it equals the shipped model's; `RUN_FIELDS` are accepted (the model
+    does not hold them). `seed` gives a new random-number stream.
+    """
+    from ganzoo import pretrained as pretrained_lib
+
+    gan = pretrained_lib.load_pretrained(name_or_path, compile=False, name=name)
+    if overrides or seed is not None:
+        card = gan.pretrained_card
+        gan = _with_training_options(gan, overrides, seed, where=f"pretrained model {str(name_or_path)!r}")
+        gan.pretrained_card = card
+    if compile:
+        gan.compile()
+    return gan
+
+
+def _with_training_options(gan, overrides, seed, where):
+    """`gan` rebuilt around its own networks with the training options in `overrides`.
+
+    The weights (networks, EMA generator, augmentation and LeCam state, random
+    number state unless `seed` is given) are the loaded model's.
+    """
+    from ganzoo import optimizers
+
+    for field, value in overrides.items():
+        if field in ARCHITECTURE_FIELDS:
+            _check_architecture(gan, field, value, where)
+    config = gan.get_config()
+    for key in ("generator", "discriminator"):
+        config.pop(key)
+    defaults = _constructor_defaults(type(gan))
+    for field, value in overrides.items():
+        if field in ("d_optimizer", "g_optimizer"):
+            settings = {**config["optimizer_settings"][field[0]], **value}
+            try:
+                optimizers.check_settings(settings, where=f"table '{field}'")
+            except ValueError as e:
+                raise ValueError(f"{where}: {e}") from None
+            config["optimizer_settings"][field[0]] = settings
+        elif field in TRAINING_FIELDS:
+            if field not in defaults:
+                raise ValueError(
+                    f"{where}: field '{field}' does not apply to a {type(gan).__name__} model. "
+                    f"Received: {field}={value!r}"
+                )
+            config[field] = defaults[field] if value is None else value
+    if "augment" not in overrides:
+        config["augment"] = gan.augment  # the layer itself: ADA keeps its probability
+    if seed is not None:
+        config["seed"] = seed
+    try:
+        new = type(gan)(gan.generator, gan.discriminator, **config)
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
+    if gan.ema_generator is not None and new.ema_generator is not None:
+        new.ema_generator.set_weights(gan.ema_generator.get_weights())
+    if gan.lecam_weight and new.lecam_weight:
+        new.lecam_anchors.assign(gan.lecam_anchors)
+    if seed is None:
+        new.seed_generator.state.assign(gan.seed_generator.state)
+    return new
+
+
 def create_model(name=None, pretrained=False, compile=True, seed=None, **overrides):
     """Builds a zoo entry, compiled with its recipe's optimizers.
 
@@ -327,10 +521,16 @@ def create_model(name=None, pretrained=False, compile=True, seed=None, **overrid
             ``model.weights.h5``, ``model_card.json``, ...; see
             `ganzoo.pretrained`). Checksums are verified; nothing is downloaded.
         compile: compile with the recipe's optimizers (default True).
-        seed: seed of the model's random-number generator.
+        seed: seed of the model's random-number generator (pretrained: default
+            the shipped generator's state).
         **overrides: recipe fields to replace, e.g. ``image_shape=(32, 32, 3)``,
             ``latent_dim=64``, or a table merged key by key such as
-            ``generator={"base_filters": 8}``.
+            ``generator={"base_filters": 8}``. With `pretrained`, training
+            options (loss, penalties, EMA, augmentation, optimizers and
+            schedules, d_steps, batch sizes) apply to the loaded model and its
+            weights stay the shipped ones; a field of `ARCHITECTURE_FIELDS`
+            that differs from the shipped model is refused (ValueError naming
+            the field).
 
     Returns:
         A `ganzoo.GAN` subclass instance.
@@ -344,12 +544,9 @@ def create_model(name=None, pretrained=False, compile=True, seed=None, **overrid
                 "pretrained must be True or a pretrained folder holding model_card.json, "
                 f"config.json and model.weights.h5. Received: pretrained={str(pretrained)!r}"
             )
-        if overrides:
-            raise ValueError(
-                "A pretrained folder's config.json fixes the model; overrides do not apply. "
-                f"Received: {sorted(overrides)}"
-            )
-        return pretrained_lib.load_pretrained(folder, compile=compile)
+        for key, value in overrides.items():
+            check_override(name or folder.name, key, value, where=f"overrides of {str(folder)!r}")
+        return _load_pretrained(folder, compile, overrides, seed, name)
     if name is None:
         raise ValueError("create_model needs a zoo entry name (see list_models()) or "
                          "pretrained='path/to/folder'. Received: name=None")
@@ -362,9 +559,7 @@ def create_model(name=None, pretrained=False, compile=True, seed=None, **overrid
                 f"No pretrained weights for '{name}' in {paths.SAVED_MODELS_DIR}. Entries with "
                 f"weights: {list_models(pretrained=True)}. Received: name={name!r}, pretrained=True"
             )
-        from ganzoo import pretrained as pretrained_lib
-
-        return pretrained_lib.load_pretrained(name, recipe=recipe, compile=compile)
+        return _load_pretrained(name, compile, overrides, seed)
     gan = build_from_recipe(recipe, seed=seed)
     if compile:
         gan.compile()

@@ -3,7 +3,8 @@
 A run directory written by ``ganzoo train --out DIR`` holds:
 
 =====================  ======================================================
-``run.json``           the run's settings (zoo entry, overrides, data, seed)
+``run.json``           the run's settings (zoo entry, overrides, data, seed, and
+                       ``init_from``: the weights a fine-tuning run started from)
 ``checkpoint.keras``   the model after the last completed epoch (atomic write)
 ``final.keras``        the model when training finished (export-ready)
 ``backup/``            `keras.callbacks.BackupAndRestore` state, for resuming
@@ -14,6 +15,7 @@ A run directory written by ``ganzoo train --out DIR`` holds:
 """
 
 import difflib
+import json
 import os
 import pathlib
 import tempfile
@@ -107,14 +109,21 @@ def load_gan(source, pretrained=False):
 
     Raises:
         FileNotFoundError: a missing path, or a run directory without a model.
-        ValueError: an unknown zoo name, or a file that is not a readable
-            ``.keras`` model.
+        ValueError: an unknown zoo name, a file that is not a readable
+            ``.keras`` model, or `pretrained` with a run directory or
+            ``.keras`` file (which it would not change).
     """
     from ganzoo import pretrained as pretrained_lib
     from ganzoo import registry
 
     check_source(source)
     path = pathlib.Path(str(source)).expanduser()
+    if pretrained and (path.suffix == ".keras" or (path.is_dir() and not (path / CARD).is_file())):
+        raise ValueError(
+            "pretrained (--pretrained) loads the shipped weights of a zoo entry name; a run "
+            f"directory or .keras file holds weights of its own: leave it out. Received: {str(source)!r} "
+            "with pretrained=True"
+        )
     if path.is_dir() and (path / CARD).is_file():
         return pretrained_lib.load_pretrained(path)
     if path.is_dir():
@@ -137,8 +146,6 @@ def source_data(source, pretrained=False):
         ``dataset`` (its card's ``data`` with ``pretrained=True``); None when
         nothing records it (a lone ``.keras`` file).
     """
-    import json
-
     from ganzoo import registry
 
     path = pathlib.Path(str(source)).expanduser()
@@ -158,6 +165,115 @@ def source_data(source, pretrained=False):
             return source_data(pathlib.Path(paths.SAVED_MODELS_DIR) / str(source))
         return registry.get_recipe(str(source)).dataset
     return None
+
+
+def is_untrained(source, pretrained=False):
+    """True when `load_gan(source, pretrained)` builds a new model with random weights.
+
+    That is a zoo entry name without `pretrained` (and no folder or ``.keras``
+    file of that name); the commands warn about it or refuse it.
+    """
+    from ganzoo import registry
+
+    path = pathlib.Path(str(source)).expanduser()
+    if pretrained or path.is_dir() or path.suffix == ".keras":
+        return False
+    return str(source) in registry.list_models()
+
+
+def load_init_source(source=None, pretrained=None):
+    """The trained GAN a fine-tuning run starts from, and its record for ``run.json``.
+
+    Args:
+        source: ``--init-from``: a ``.keras`` file, a run directory (its
+            final model, else its last checkpoint) or a pretrained folder.
+        pretrained: ``--pretrained``: the zoo entry whose shipped weights to
+            start from (instead of `source`).
+
+    Returns:
+        ``(gan, record)``: the loaded GAN and ``{"source": absolute path,
+        "generator_steps": N}`` (``{"pretrained": name, "generator_steps":
+        N}`` for shipped weights), N being the
+        generator steps its weights were trained for (its own step count plus
+        its ``ema_step_offset``; a pretrained folder's card gives them).
+
+    Raises:
+        FileNotFoundError: a missing path, or a run directory without a model.
+        ValueError: an entry without shipped weights, or a file that is not
+            a readable model.
+    """
+    from ganzoo import pretrained as pretrained_lib
+    from ganzoo import registry
+
+    record = {}
+    if pretrained is not None:
+        if not registry.has_pretrained(pretrained):
+            raise ValueError(
+                f"No pretrained weights for '{pretrained}' to start from. Entries with weights: "
+                f"{registry.list_models(pretrained=True)}. Received: {pretrained!r} with --pretrained"
+            )
+        record["pretrained"] = pretrained  # by name: the record holds wherever the zoo lives
+        path = pathlib.Path(paths.SAVED_MODELS_DIR) / pretrained
+    else:
+        path = pathlib.Path(str(source)).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(
+                "No such .keras file, run directory or pretrained folder to start from. "
+                f"Received: --init-from {str(source)!r}"
+            )
+        if not path.is_dir() and path.suffix != ".keras":
+            raise ValueError(
+                "--init-from takes a .keras file, a run directory or a pretrained folder "
+                f"(with {CARD}). Received: {str(source)!r}"
+            )
+    if path.is_dir() and (path / CARD).is_file():
+        gan = pretrained_lib.load_pretrained(path, compile=False)
+    else:
+        gan = load_model_file(model_path(path) if path.is_dir() else path)
+    steps = gan.ema_step_offset + (int(gan.g_optimizer.iterations) if gan.g_optimizer is not None else 0)
+    if pretrained is None:
+        record["source"] = str(path.resolve())
+    record["generator_steps"] = steps
+    return gan, record
+
+
+def _network_config(net):
+    config = {k: v for k, v in net.get_config().items() if k not in ("name", "trainable", "dtype")}
+    return {"class": type(net).__name__, **json.loads(json.dumps(config, default=str))}
+
+
+def start_from(gan, source, generator_steps, where):
+    """Gives `gan` the trained state of `source`, a GAN with the same networks.
+
+    Copied: both networks' weights, the EMA generator's (from `source`'s EMA
+    generator, else its generator), ADA's probability and LeCam's anchors when
+    both models have them. `gan` keeps its own training options and random
+    numbers, and its EMA schedule counts on from `generator_steps`
+    (``ema_step_offset``).
+
+    Raises:
+        ValueError: a network of `source` differs from `gan`'s, naming the
+            first differing argument.
+    """
+    for role in ("generator", "discriminator"):
+        mine, theirs = _network_config(getattr(gan, role)), _network_config(getattr(source, role))
+        for key in sorted(set(mine) | set(theirs), key=lambda k: k != "class"):
+            if mine.get(key) != theirs.get(key):
+                raise ValueError(
+                    f"{where}: its {role} does not fit the run's (the recipe with this command's "
+                    f"overrides): {role}.{key} is {theirs.get(key)!r} there and {mine.get(key)!r} in the "
+                    f"run; set the run's fields to the source's (e.g. --set {role}.{key}=...). "
+                    f"Received: {role}.{key}={theirs.get(key)!r}"
+                )
+        getattr(gan, role).set_weights(getattr(source, role).get_weights())
+    if gan.ema_generator is not None:
+        gan.ema_generator.set_weights((source.ema_generator or source.generator).get_weights())
+    if (gan.augment is not None and source.augment is not None
+            and gan.augment.get_config() == source.augment.get_config()):
+        gan.augment.set_weights(source.augment.get_weights())
+    if gan.lecam_weight and source.lecam_weight:
+        gan.lecam_anchors.assign(source.lecam_anchors)
+    gan.ema_step_offset = int(generator_steps)
 
 
 def save_atomic(gan, path):

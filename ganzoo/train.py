@@ -45,14 +45,48 @@ def _overrides_for(recipe, batch_size=None, latent_dim=None, lr=None, lr_schedul
     return overrides
 
 
-def _extension_of(previous, settings, out):
+def _effective(settings):
+    """A run's settings with its overrides replaced by the recipe fields they give.
+
+    Overrides the recipe no longer accepts are compared as written.
+    """
+    try:
+        recipe = registry.get_recipe(settings.get("model")).with_overrides(**settings.get("overrides") or {})
+        fields = json.loads(json.dumps(recipe.fields))  # tuples as lists, as in run.json
+    except (ValueError, TypeError):
+        fields = {"overrides": settings.get("overrides")}
+    return {k: v for k, v in settings.items() if k != "overrides"}, fields
+
+
+def _differences(previous, settings):
+    """What differs between the settings of two runs, as ``{name: (previous, now)}``.
+
+    The recipe fields are compared as they take effect (recipe + overrides),
+    so ``--batch-size 64`` on a recipe of batch 64 is no difference; a table's
+    keys are named ``table.key``.
+    """
+    (old, old_fields), (new, new_fields) = _effective(previous), _effective(settings)
+    differing = {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+    if "model" in differing:
+        return differing
+    for field in sorted(set(old_fields) | set(new_fields)):
+        a, b = old_fields.get(field), new_fields.get(field)
+        if isinstance(a, dict) and isinstance(b, dict):
+            differing.update({f"{field}.{k}": (a.get(k), b.get(k)) for k in sorted(set(a) | set(b))
+                              if a.get(k) != b.get(k)})
+        elif a != b:
+            differing[field] = (a, b)
+    return differing
+
+
+def _extension_of(previous, settings, out, differing):
     """The finished run's steps, if `settings` may extend the run `previous` in `out`."""
     if not isinstance(previous.get("steps"), int) or not isinstance(settings["steps"], int):
         raise ValueError(
             f"--extend continues a run counted in --steps to more --steps. Received: steps "
             f"{previous.get('steps')} -> {settings['steps']} for the run in {str(out)!r}"
         )
-    differing = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
+    differing = sorted(differing)
     if differing != ["steps"]:
         raise FileExistsError(
             f"--extend changes only --steps of the run in {str(out)!r}; these settings differ too: "
@@ -93,6 +127,8 @@ def train_run(
     eval_samples=1000,
     recipe_overrides=None,
     extend=False,
+    pretrained=False,
+    init_from=None,
     **options,
 ):
     """Trains zoo entry `name`, writing everything under `out`.
@@ -124,6 +160,14 @@ def train_run(
         eval_metrics, eval_samples: what to measure, on how many samples.
         recipe_overrides: any recipe fields to replace (tables merged), as
             in `ganzoo.create_model`.
+        pretrained: start from the entry's shipped weights in
+            ``saved_models/<name>/`` (fine-tuning) instead of random ones.
+        init_from: start from the weights of a ``.keras`` file, a run
+            directory or a pretrained folder whose networks are the run's.
+            With either, the training options are the recipe's with the
+            overrides; ``run.json`` records the source (``init_from``), which
+            a resumed run reads again; the EMA schedule continues after the
+            source's generator steps, the optimizers start afresh.
         extend: continue a finished `steps` run in `out` to a larger `steps`
             (every other setting as before): it resumes from the run's final
             state (weights, optimizers, EMA, random-number state) with the
@@ -159,6 +203,11 @@ def train_run(
     for key, value in (("epochs", epochs), ("steps", steps), ("checkpoint_every", checkpoint_every)):
         if value is not None and (not isinstance(value, int) or value < 1):
             raise ValueError(f"{key} must be a positive integer. Received: {key}={value!r}")
+    if pretrained and init_from is not None:
+        raise ValueError(
+            "Start from the shipped weights (pretrained) or from init_from, not both. "
+            f"Received: pretrained=True, init_from={str(init_from)!r}"
+        )
     recipe = registry.get_recipe(name)
     overrides = dict(recipe_overrides or {})
     for key, value in _overrides_for(recipe, total_steps=steps, **options).items():
@@ -191,6 +240,9 @@ def train_run(
     }
     if checkpoint_every is not None:
         settings["checkpoint_every"] = checkpoint_every
+    source_gan = None
+    if pretrained or init_from is not None:
+        source_gan, settings["init_from"] = runs.load_init_source(init_from, name if pretrained else None)
     run_file = out / runs.RUN_FILE
     if out.exists() and not out.is_dir():
         raise FileExistsError(
@@ -206,11 +258,13 @@ def train_run(
     extending_from = None  # steps of the finished run an extension continues
     if run_file.exists():
         previous = json.loads(run_file.read_text())
-        if extend and previous != settings:
-            extending_from = _extension_of(previous, settings, out)
-        elif previous != settings:
+        differing = _differences(previous, settings)
+        if extend and differing:
+            extending_from = _extension_of(previous, settings, out, differing)
+        elif differing:
+            changes = "; ".join(f"{k}: {a!r} in the run, {b!r} now" for k, (a, b) in differing.items())
             raise FileExistsError(
-                f"The output directory holds a different run ({previous}); choose another --out "
+                f"The output directory holds a different run ({changes}); choose another --out "
                 f"or delete it. Received: out={str(out)!r} with settings {settings}"
             )
         # A finished run has no backup (deleted when fit ends); an extension's
@@ -287,6 +341,9 @@ def train_run(
     # there leaves no run directory behind.
     with strategy.scope():
         gan = registry.build_from_recipe(recipe, seed=seed)
+        if source_gan is not None:
+            where = "--pretrained" if pretrained else f"--init-from {str(init_from)!r}"
+            runs.start_from(gan, source_gan, settings["init_from"]["generator_steps"], where=where)
         gan.compile(jit_compile=jit_compile)
     out.mkdir(parents=True, exist_ok=True)
     run_file.write_text(json.dumps(settings, indent=2) + "\n")

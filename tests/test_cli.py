@@ -89,6 +89,23 @@ def test_out_holding_a_different_run_is_refused(tmp_path, digits_npz, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["run.json"]  # nothing written
 
 
+def test_a_run_is_the_same_run_when_its_effective_settings_are(tmp_path, digits_npz, capsys):
+    # Before: --batch-size 64 (the recipe's value) on a run made without it was "a different run".
+    out = tmp_path / "run"
+    base = ["train", "dcgan_mnist", "--data", str(digits_npz), "--steps", "1", "--out", str(out), *TINY_SET]
+    assert main(base) == 0
+    for same in (["--batch-size", "64"], ["--lr", "2e-4", "--d-steps", "1"], ["--set", "ema_decay=0.999"]):
+        capsys.readouterr()
+        assert main([*base, *same]) == 0, capsys.readouterr().err
+        assert "already complete" in capsys.readouterr().out
+    # A real difference is refused, naming the field (a table's key as table.key) and both values.
+    assert main([*base, "--batch-size", "32"]) == 2
+    assert "holds a different run (batch_size: 64 in the run, 32 now)" in capsys.readouterr().err
+    assert main([*base, "--lr", "1e-4"]) == 2
+    err = capsys.readouterr().err
+    assert "d_optimizer.learning_rate: 0.0002 in the run, 0.0001 now" in err and "g_optimizer.learning_rate" in err
+
+
 def test_bad_arguments_exit_with_a_clear_message(capsys):
     with pytest.raises(SystemExit) as e:
         main(["train", "dcgan_mnist", "--epochs", "five", "--out", "x"])
@@ -207,6 +224,73 @@ def test_killed_run_resumes_from_last_completed_epoch(tmp_path, digits_npz):
     # 4 steps per epoch x 20 epochs: the restored optimizers kept counting.
     assert int(gan.g_optimizer.iterations) == 80
     assert int(gan.d_optimizer.iterations) == 80
+
+
+# --- fine-tuning from the command line (issue 23) ---------------------------------
+
+
+def test_train_pretrained_fine_tunes_the_shipped_weights_and_continues_their_ema(tmp_path, digits_npz):
+    # Before: "unrecognized arguments: --pretrained".
+    import keras
+
+    import ganzoo
+
+    out = tmp_path / "ft"
+    assert main(["train", "dcgan_mnist", "--pretrained", "--data", str(digits_npz), "--steps", "1",
+                 "--batch-size", "16", "--xla", "off", "--out", str(out)]) == 0
+    assert json.loads((out / "run.json").read_text())["init_from"] == {"pretrained": "dcgan_mnist",
+                                                                      "generator_steps": 30000}
+    shipped = ganzoo.create_model("dcgan_mnist", pretrained=True)
+    tuned = keras.models.load_model(out / "final.keras")
+    assert tuned.ema_step_offset == 30000 and int(tuned.g_optimizer.iterations) == 1
+    # One Adam step from the shipped weights: every weight within the learning rate of them.
+    moved = [np.abs(np.array(a) - np.array(b)).max()
+             for a, b in zip(tuned.generator.trainable_weights, shipped.generator.trainable_weights)]
+    assert 0 < max(moved) <= 2e-4 * 1.001
+    # The EMA generator averaged onto the shipped EMA weights with the full decay.
+    for avg, before, raw in zip(tuned.ema_generator.trainable_weights, shipped.ema_generator.trainable_weights,
+                                tuned.generator.trainable_weights):
+        np.testing.assert_allclose(np.array(avg), 0.999 * np.array(before) + 0.001 * np.array(raw), atol=1e-6)
+
+
+def test_train_init_from_resumes_after_a_kill_like_any_run(tmp_path, digits_npz, capsys):
+    import keras
+
+    from conftest import tiny_model
+    from ganzoo import callbacks as callbacks_lib
+    from ganzoo.train import train_run
+
+    source = tmp_path / "source.keras"
+    gan = tiny_model("dcgan_mnist")
+    gan.ema_step_offset = 500  # weights 500 generator steps into training
+    gan.save(source)
+    cmd = lambda out: ["train", "dcgan_mnist", "--init-from", str(source), "--data", str(digits_npz),
+                       "--epochs", "3", "--batch-size", "16", "--seed", "3", "--out", str(out), *TINY_SET]
+    assert main(cmd(tmp_path / "straight")) == 0
+    out = tmp_path / "killed"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", callbacks_lib.KILL_ENV: "backup:2"}
+    killed = subprocess.run([sys.executable, "-m", "ganzoo.cli", *cmd(out)], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    capsys.readouterr()
+    assert main(cmd(out)) == 0
+    assert int(capsys.readouterr().out.split("Epoch ")[1].split("/")[0]) == 2  # resumed at epoch 2
+    record = json.loads((out / "run.json").read_text())["init_from"]
+    assert record == {"source": str(source.resolve()), "generator_steps": 500}
+    straight, resumed = (keras.models.load_model(d / "final.keras") for d in (tmp_path / "straight", out))
+    assert resumed.ema_step_offset == 500 and int(resumed.g_optimizer.iterations) == 12
+    for a, b in zip(straight.weights + straight.d_optimizer.variables + straight.g_optimizer.variables,
+                    resumed.weights + resumed.d_optimizer.variables + resumed.g_optimizer.variables):
+        np.testing.assert_array_equal(np.array(a), np.array(b))
+    # Networks that do not fit are refused naming the argument, before anything is written.
+    assert main(["train", "dcgan_mnist", "--init-from", str(source), "--data", str(digits_npz), "--steps", "1",
+                 "--out", str(tmp_path / "wide"), "--latent-dim", "8", "--xla", "off"]) == 2
+    assert "its generator does not fit the run's" in capsys.readouterr().err
+    assert not (tmp_path / "wide").exists()
+    with pytest.raises(SystemExit):
+        main(["train", "dcgan_mnist", "--pretrained", "--init-from", str(source), "--out", str(tmp_path / "x")])
+    with pytest.raises(ValueError, match="not both"):
+        train_run("dcgan_mnist", tmp_path / "x", pretrained=True, init_from=source)
 
 
 def _tiny_steps_cmd(out, steps, *extra):
@@ -606,11 +690,19 @@ def test_linear_lr_schedule_decays_over_the_runs_steps():
     assert _overrides_for(recipe) == {}
 
 
-def test_optimizer_settings_refused_at_compile_leave_nothing_behind(tmp_path, digits_npz, capsys):
+@pytest.mark.parametrize("setting, message", [
+    ("d_optimizer.beta1=0.5", "unknown key 'beta1' in table 'd_optimizer'). Valid keys: ['amsgrad', 'beta_1'"),
+    ("generator.base_filter=8", "unknown key 'base_filter' in table 'generator' (DCGANGenerator). Valid keys: "
+                                "['class', 'base_filters', 'kernel_initializer', 'kernel_size']. Did you mean "
+                                "'base_filters'? Received: generator.base_filter=8"),
+])
+def test_unknown_keys_of_recipe_tables_are_refused_leaving_nothing_behind(tmp_path, digits_npz, capsys, setting,
+                                                                          message):
+    # generator.base_filter=8 trained the full 64-filter generator and exited 0 (issue 23).
     out = tmp_path / "run"
     assert main(["train", "dcgan_mnist", "--data", str(digits_npz), "--steps", "1", "--batch-size", "8",
-                 "--set", "d_optimizer.beta1=0.5", "--out", str(out), *TINY_SET]) == 2
-    assert "Argument(s) not recognized: {'beta1': 0.5}" in capsys.readouterr().err
+                 "--set", setting, "--out", str(out), *TINY_SET]) == 2
+    assert message in capsys.readouterr().err
     assert not out.exists()
 
 
@@ -670,6 +762,35 @@ def test_sample_pretrained_zoo_entry_writes_individual_pngs(tmp_path):
     assert fresh.std() < samples.std()  # untrained: nearly uniform gray, unlike the trained digits
 
 
+def test_a_bare_zoo_name_warns_that_its_weights_are_random_and_export_refuses_it(tmp_path, capsys):
+    # Before: sample / export of a zoo name without --pretrained used random weights silently.
+    from conftest import tiny_model
+
+    assert main(["sample", "dcgan_mnist", "--num", "1", "--out", str(tmp_path / "a.png")]) == 0
+    assert capsys.readouterr().err == (
+        "ganzoo sample: warning: 'dcgan_mnist' without --pretrained is a new model with random weights "
+        "(untrained); add --pretrained for its shipped weights\n")
+    assert main(["sample", "dcgan_mnist", "--pretrained", "--num", "1", "--out", str(tmp_path / "b.png")]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["sample", "sngan_cifar10", "--num", "1", "--out", str(tmp_path / "c.png")]) == 0
+    assert "it has no shipped weights: train it (`ganzoo train sngan_cifar10 --out DIR`)" in capsys.readouterr().err
+    # export refuses it (exit 2, nothing written) unless --allow-untrained, which still warns
+    serving = tmp_path / "serving"
+    assert main(["export", "dcgan_mnist", "--out", str(serving), "--no-warmup"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ganzoo export: error: Refusing to export an untrained model: 'dcgan_mnist' without "
+                          "--pretrained") and "--allow-untrained" in err and err.count("\n") == 1, err
+    assert not serving.exists()
+    assert main(["export", "dcgan_mnist", "--out", str(serving), "--no-warmup", "--allow-untrained"]) == 0
+    assert "ganzoo export: warning: 'dcgan_mnist' without --pretrained" in capsys.readouterr().err
+    assert (serving / "dcgan_mnist" / "1" / "saved_model.pb").is_file()
+    # --pretrained with a run directory or .keras file changed nothing: refused, not ignored
+    path = tmp_path / "tiny.keras"
+    tiny_model("dcgan_mnist").save(path)
+    assert main(["sample", str(path), "--pretrained", "--out", str(tmp_path / "d.png")]) == 2
+    assert "a run directory or .keras file holds weights of its own: leave it out" in capsys.readouterr().err
+
+
 def test_list_pattern_and_pretrained_filter(capsys):
     import fnmatch
 
@@ -714,7 +835,7 @@ def test_export_name_no_warmup_and_overwrite(tmp_path, capsys):
     assert sorted(p.name for p in (serving / "digits").iterdir()) == ["1"]  # no temporary left
 
 
-def test_evaluate_records_split_extractor_and_reconstruction_settings(tmp_path):
+def test_evaluate_records_split_extractor_and_reconstruction_settings(tmp_path, capsys):
     report_path = tmp_path / "eval.json"
     assert main(["evaluate", "dcgan_mnist", "--pretrained", "--metrics", "fid,recon", "--num-samples", "80",
                  "--split", "test", "--heldout-split", "train", "--extractor", "mnist_5k_classifier",
@@ -732,8 +853,11 @@ def test_evaluate_records_split_extractor_and_reconstruction_settings(tmp_path):
     assert np.isfinite(recon["mse"]) and report["summary"]["recon_mse"] == recon["mse"]
     # --pretrained evaluated the shipped weights: a fresh model of the entry is far worse
     fresh_path = tmp_path / "fresh.json"
+    assert "warning" not in capsys.readouterr().err
     assert main(["evaluate", "dcgan_mnist", "--metrics", "fid", "--num-samples", "80", "--split", "test",
                  "--out", str(fresh_path), "--no-progress"]) == 0
+    assert ("ganzoo evaluate: warning: 'dcgan_mnist' without --pretrained is a new model with random weights "
+            "(untrained); add --pretrained for its shipped weights\n") in capsys.readouterr().err
     fresh = json.loads(fresh_path.read_text())["summary"]["fid"]
     assert fresh > 3 * report["summary"]["fid"], (fresh, report["summary"]["fid"])
 

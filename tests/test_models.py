@@ -275,6 +275,27 @@ def test_a_users_optimizer_schedule_counts_generator_iterations(tmp_path):
     assert float(again.d_optimizer.learning_rate) == pytest.approx(0.8)
 
 
+def test_the_config_reports_the_optimizers_the_model_was_compiled_with():
+    # Before: get_config() kept the recipe's settings (Adam at 2e-4) after compile(d_optimizer=...).
+    from ganzoo.optimizers import LinearDecay
+
+    gan = tiny_model("dcgan_mnist")
+    gan.compile(d_optimizer=keras.optimizers.Adam(1e-5, beta_1=0.3), g_optimizer={"name": "sgd", "learning_rate": 0.1},
+                jit_compile=False)
+    d, g = gan.get_config()["optimizer_settings"]["d"], gan.get_config()["optimizer_settings"]["g"]
+    assert d["name"] == "Adam" and d["learning_rate"] == pytest.approx(1e-5) and d["beta_1"] == pytest.approx(0.3)
+    assert g == {"name": "sgd", "learning_rate": 0.1}  # settings are reported as given
+    # The config builds the same optimizers again: a model from it, compiled without arguments.
+    clone = type(gan).from_config(gan.get_config())
+    clone.compile(jit_compile=False)
+    assert float(clone.d_optimizer.learning_rate) == pytest.approx(1e-5) and float(clone.d_optimizer.beta_1) == pytest.approx(0.3)
+    assert isinstance(clone.g_optimizer, keras.optimizers.SGD)
+    # ganzoo's own schedules are reported in the recipe's form.
+    gan.compile(d_optimizer=keras.optimizers.Adam(LinearDecay(1e-3, 50)), jit_compile=False)
+    d = gan.get_config()["optimizer_settings"]["d"]
+    assert (d["learning_rate"], d["schedule"], d["decay_steps"]) == (1e-3, "linear", 50)
+
+
 # --- conditional models use their labels ---------------------------------------
 
 CONDITIONAL = [n for n in ALL if ganzoo.get_recipe(n).num_classes]

@@ -1,6 +1,7 @@
 """Pretrained zoo models: offline loading, checksums, quality measured against fixed bounds, fine-tuning."""
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -91,16 +92,81 @@ def test_fine_tuning_a_pretrained_model_steps_both_players_from_the_shipped_weig
         largest = max(float(np.max(np.abs(b - a))) for a, b in zip(g0, g1))
         assert 0.5 * lr < largest <= 1.001 * lr
     if ema is not None:  # the EMA generator took its documented step: d * ema + (1 - d) * generator
-        # (the decay schedule restarts with the step count: an entry with ema_start > 1 gets d = 0,
-        # and its shipped EMA weights are replaced by the generator's)
-        decay = float(gan.ema_decay_at(1))
+        # with the full decay: the EMA schedule continues after the card's generator steps (issue 23:
+        # it restarted with the optimizers' count, so wgan_gp_mnist (ema_start 1000) got d = 0 and its
+        # shipped EMA weights were replaced by the generator's, ema == raw exactly).
+        card = json.loads((paths.SAVED_MODELS_DIR / name / "model_card.json").read_text())
+        assert gan.ema_step_offset == card["training"]["generator_steps"]
+        decay = float(gan.ema_decay_at(1 + gan.ema_step_offset))
+        assert 0.99 < decay <= gan.ema_decay + 1e-6  # the warm-up is thousands of steps on (restarted: 0 or 0.18)
         for before, avg, var in zip(ema0, ema.weights, gan.generator.weights):
             np.testing.assert_allclose(avg.numpy(), decay * before + (1.0 - decay) * var.numpy(),
                                        rtol=0, atol=1e-6)
+        assert not any(np.array_equal(avg.numpy(), var.numpy()) for avg, var in
+                       zip(ema.trainable_weights, gan.generator.trainable_weights))
 
     gan.fit(ds.skip(1).take(1), epochs=1, verbose=0)  # a second call continues the count
     assert (int(gan.g_optimizer.iterations), int(gan.d_optimizer.iterations)) == (2, 2 * d_steps)
     assert all(not np.array_equal(a, b) for a, b in zip(g1, _kernels(gan.generator)))
+
+
+# --- overrides of a pretrained model (issue 23): training options apply, architecture is refused ---
+
+
+def test_training_options_apply_to_a_pretrained_model_whose_weights_stay_the_shipped_ones():
+    # Before: every override was dropped and the shipped settings came back.
+    shipped = ganzoo.create_model("dcgan_mnist", pretrained=True)
+    gan = ganzoo.create_model("dcgan_mnist", pretrained=True, loss="hinge", ema_decay=0.9, r1_weight=5.0,
+                              d_optimizer={"learning_rate": 1e-5}, augment="ada", g_batch_size=32, seed=3)
+    config = gan.get_config()
+    assert (config["loss"], config["ema_decay"], config["r1_weight"], config["g_batch_size"]) == ("hinge", 0.9, 5.0, 32)
+    assert config["optimizer_settings"]["d"]["learning_rate"] == 1e-5
+    assert config["optimizer_settings"]["d"]["beta_1"] == shipped.optimizer_settings["d"]["beta_1"]  # merged
+    assert float(gan.d_optimizer.learning_rate) == pytest.approx(1e-5)
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(shipped.optimizer_settings["g"]["learning_rate"])
+    assert type(gan.augment).__name__ == "AdaptiveAugment" and gan.seed == 3
+    assert np.array_equal(np.array(gan.seed_generator.state), [3, 0])
+    for net in ("generator", "discriminator", "ema_generator"):
+        for a, b in zip(getattr(gan, net).weights, getattr(shipped, net).weights):
+            np.testing.assert_array_equal(np.array(a), np.array(b), err_msg=net)
+    np.testing.assert_array_equal(gan.generate(2, seed=1), shipped.generate(2, seed=1))
+
+
+@pytest.mark.parametrize("field, value, shipped", [
+    ("image_shape", (32, 32, 3), "[28, 28, 1]"),
+    ("latent_dim", 64, "100"),
+    ("num_classes", 10, "None"),
+    ("generator", {"base_filters": 8}, "64"),
+    ("discriminator", {"normalization": "layer"}, "'batch'"),
+    ("family", "wgan_gp", "'dcgan'"),
+])
+def test_an_architecture_override_of_a_pretrained_model_is_refused_naming_the_field(field, value, shipped):
+    # Before: image_shape=(32, 32, 3) returned the 28x28x1 model.
+    name = field if not isinstance(value, dict) else f"{field}.{next(iter(value))}"
+    received = value if not isinstance(value, dict) else next(iter(value.values()))
+    with pytest.raises(ValueError, match=(
+            rf"pretrained model 'dcgan_mnist': '{re.escape(name)}' would change the networks the weights were "
+            rf"loaded into \({re.escape(name)}={re.escape(shipped)} there\)\..*Received: "
+            rf"{re.escape(name)}={re.escape(repr(received))}$")):
+        ganzoo.create_model("dcgan_mnist", pretrained=True, **{field: value})
+
+
+def test_architecture_fields_equal_to_the_shipped_ones_are_accepted():
+    gan = ganzoo.create_model("dcgan_mnist", pretrained=True, compile=False, latent_dim=100, image_shape=[28, 28, 1],
+                              generator={"class": "DCGANGenerator", "base_filters": 64})
+    assert gan.latent_dim == 100 and gan.generator.base_filters == 64
+
+
+def test_the_ema_step_offset_is_restored_by_a_pretrained_load_and_kept_by_a_save(tmp_path):
+    import keras
+
+    card = json.loads((paths.SAVED_MODELS_DIR / "wgan_gp_mnist" / "model_card.json").read_text())
+    gan = ganzoo.create_model("wgan_gp_mnist", pretrained=True, ema_start=500)  # and by overrides
+    assert gan.ema_step_offset == card["training"]["generator_steps"] == 28000 and gan.ema_start == 500
+    assert float(gan.ema_decay_at(gan.ema_step_offset + 1)) == pytest.approx(0.999)
+    assert float(gan.ema_decay_at(1)) == 0.0  # what the restarted count gave (ema_start 1000 -> copy)
+    gan.save(tmp_path / "tuned.keras")
+    assert keras.models.load_model(tmp_path / "tuned.keras").ema_step_offset == 28000
 
 
 @pytest.fixture
@@ -148,6 +214,27 @@ def test_create_model_loads_a_pretrained_folder_by_path(copy_of_pretrained):
     np.testing.assert_array_equal(gan.generate(2, seed=1), expected.generate(2, seed=1))
     with pytest.raises(ValueError, match="Received: "):
         ganzoo.create_model(pretrained=str(copy_of_pretrained / "nowhere"))
+
+
+def test_a_pretrained_folder_takes_overrides_by_the_same_rule(copy_of_pretrained):
+    # Before: any override of a folder was refused, training options included.
+    expected = ganzoo.create_model(PRETRAINED[0], pretrained=True)
+    gan = ganzoo.create_model(pretrained=str(copy_of_pretrained), loss="hinge", ema_decay=0.5,
+                              g_optimizer={"learning_rate": 3e-5})
+    assert (gan.loss_name, gan.ema_decay) == ("hinge", 0.5)
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(3e-5)
+    np.testing.assert_array_equal(gan.generate(2, seed=1), expected.generate(2, seed=1))
+    with pytest.raises(ValueError, match=r"'latent_dim' would change the networks .*Received: latent_dim=8$"):
+        ganzoo.create_model(pretrained=str(copy_of_pretrained), latent_dim=8)
+    with pytest.raises(ValueError, match=r"field 'r1_weight' must be of type int or float\. Received: r1_weight='x'"):
+        ganzoo.create_model(pretrained=str(copy_of_pretrained), r1_weight="x")
+    with pytest.raises(ValueError, match=r"Did you mean 'latent_dim'\? Received: latent_dims=8"):
+        ganzoo.create_model(pretrained=str(copy_of_pretrained), latent_dims=8)
+    # A name beside the folder was ignored too: it must be the folder's entry.
+    other = next(n for n in PRETRAINED if n != PRETRAINED[0])
+    with pytest.raises(ValueError, match=rf"holds the model '{PRETRAINED[0]}', not the zoo entry requested\. "
+                                         rf"Received: name='{other}'"):
+        ganzoo.create_model(other, pretrained=str(copy_of_pretrained))
 
 
 def test_weights_that_do_not_fit_the_config_are_refused_naming_the_file(copy_of_pretrained):

@@ -119,3 +119,47 @@ def test_none_removes_an_optional_field_and_is_refused_for_a_required_one():
     assert "ema_decay" not in recipe.with_overrides(ema_decay=None).fields
     with pytest.raises(registry.RecipeError, match="latent_dim"):
         recipe.with_overrides(latent_dim=None)
+
+
+# --- unknown keys of the tables (issue 23): refused like unknown top-level fields -----------
+
+
+@pytest.mark.parametrize("table, key, value, valid", [
+    ("generator", "base_filter", 8, "['class', 'base_filters', 'kernel_initializer', 'kernel_size']"),
+    ("discriminator", "normalisation", "none", "['class', 'base_filters', 'kernel_initializer', "
+     "'kernel_size', 'normalization', 'power_iterations', 'spectral_norm']"),
+])
+def test_an_unknown_key_of_a_network_table_is_refused_with_the_valid_keys(table, key, value, valid):
+    # Before: passed on to keras.Model's **kwargs and dropped, so the full network was built.
+    close = {"base_filter": "base_filters", "normalisation": "normalization"}[key]
+    with pytest.raises(registry.RecipeError, match=(
+            rf"unknown key '{key}' in table '{table}' \(DCGAN\w+\)\. Valid keys: {re.escape(valid)}\. "
+            rf"Did you mean '{close}'\? Received: {table}\.{key}={value!r}$")):
+        ganzoo.create_model("dcgan_mnist", compile=False, **{table: {key: value}})
+
+
+def test_the_valid_network_keys_are_the_constructors_arguments():
+    import inspect
+
+    from ganzoo import networks
+
+    for cls in networks.GENERATOR_CLASSES + networks.DISCRIMINATOR_CLASSES:
+        arguments = set(inspect.signature(cls).parameters) - {"name", "kwargs"}
+        assert set(registry.network_keys(cls)) == arguments - {"image_shape", "latent_dim", "num_classes"} | {"class"}
+    # A top-level field inside a table is refused, naming the field to set instead.
+    with pytest.raises(registry.RecipeError, match=r"'generator\.latent_dim' is set by the top-level field "
+                       r"'latent_dim'.*Received: generator\.latent_dim=8"):
+        ganzoo.create_model("dcgan_mnist", compile=False, generator={"latent_dim": 8})
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"beta1": 0.5}, r"Could not build optimizer 'adam' \(unknown key 'beta1' in table 'd_optimizer'\)\. Valid keys: \[.*'beta_1'.*'decay_steps'.*"
+                     r"'schedule'.*\]\. Did you mean 'beta_1'\? Received: \{.*'beta1': 0\.5\}$"),
+    ({"name": "adamx"}, r"Could not build optimizer 'adamx' \(no Keras optimizer has that name\)\. Expected one of "
+                        r"\[.*'adam'.*\].*Received: \{'name': 'adamx'"),
+    ({"schedule": "cosine"}, r"Unknown learning-rate schedule\. Expected one of \['constant', 'linear', 'inverse_sqrt'\]\. Received: schedule='cosine'"),
+])
+def test_an_optimizer_table_is_checked_with_the_recipe_not_at_compile(settings, message):
+    # compile=False: before, these were only refused by Keras when the optimizer was built.
+    with pytest.raises(registry.RecipeError, match=r"dcgan_mnist\.toml \(with overrides \['d_optimizer'\]\): " + message):
+        ganzoo.create_model("dcgan_mnist", compile=False, d_optimizer=settings)

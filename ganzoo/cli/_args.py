@@ -1,6 +1,7 @@
 """Argument types shared by the sub-commands: errors that say what was received."""
 
 import argparse
+import sys
 import tomllib
 
 
@@ -55,3 +56,28 @@ def merge_overrides(items):
         else:
             overrides.setdefault(path[0], {})[path[1]] = value
     return overrides
+
+
+def check_untrained(command, source, pretrained, allow=True):
+    """Says so when SOURCE is a bare zoo entry name: a new model with random weights.
+
+    Prints one warning line on stderr, or, with ``allow=False`` (``export``
+    without ``--allow-untrained``), refuses. Suggests ``--pretrained`` for an
+    entry with shipped weights, else a trained run.
+
+    Raises:
+        ValueError: an untrained source and not `allow`.
+    """
+    from ganzoo import registry, runs
+
+    if not runs.is_untrained(source, pretrained):
+        return
+    if registry.has_pretrained(str(source)):
+        remedy = "add --pretrained for its shipped weights"
+    else:
+        remedy = f"it has no shipped weights: train it (`ganzoo train {source} --out DIR`) and pass DIR"
+    what = f"'{source}' without --pretrained is a new model with random weights (untrained)"
+    if not allow:
+        raise ValueError(f"Refusing to {command} an untrained model: {what}; {remedy}, or pass "
+                         f"--allow-untrained to {command} it anyway. Received: {str(source)!r} without --pretrained")
+    print(f"ganzoo {command}: warning: {what}; {remedy}", file=sys.stderr)

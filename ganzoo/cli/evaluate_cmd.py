@@ -65,6 +65,7 @@ def run(args):
     if args.data is None:
         args.data = runs.source_data(args.source, args.pretrained) or "mnist_5k"
     data_lib.describe(args.data, split=args.split)
+    _args.check_untrained("evaluate", args.source, args.pretrained)
     gan = runs.load_gan(args.source, pretrained=args.pretrained)
     options = {}
     if "reconstruction" in names:

@@ -44,6 +44,8 @@ def add_parser(sub):
         help="largest num/batch a request may ask for (default: 1024)",
     )
     p.add_argument("--pretrained", action="store_true", help="for a zoo name: the shipped weights")
+    p.add_argument("--allow-untrained", action="store_true",
+                   help="export a zoo name without --pretrained anyway (a new model with random weights)")
     p.add_argument(
         "--no-warmup",
         action="store_true",
@@ -95,6 +97,7 @@ def run(args):
                 ("--overwrite", args.overwrite),
                 ("--max-num", args.max_num),
                 ("--pretrained", args.pretrained),
+                ("--allow-untrained", args.allow_untrained),
                 ("--no-warmup", args.no_warmup),
             )
             if value not in (None, False)
@@ -116,6 +119,7 @@ def run(args):
                 f"Version {args.version} of {name!r} exists; pick another --version, omit it for "
                 f"the next free one, or pass --overwrite. Received: {model_dir / str(args.version)}"
             )
+        _args.check_untrained("export", args.source, args.pretrained, allow=args.allow_untrained)
         gan = runs.load_gan(args.source, pretrained=args.pretrained)
         path = export.export_saved_model(
             gan,

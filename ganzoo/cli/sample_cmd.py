@@ -24,6 +24,8 @@ def run(args):
 
     from ganzoo import images, runs
 
+    runs.check_source(args.source)  # a typo is an error, not a warning
+    _args.check_untrained("sample", args.source, args.pretrained)
     gan = runs.load_gan(args.source, pretrained=args.pretrained)
     labels = None
     if args.label is not None:

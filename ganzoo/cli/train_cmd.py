@@ -23,6 +23,12 @@ def add_parser(sub):
     p.add_argument("--extend", action="store_true",
                    help="continue the finished run in --out to a larger --steps (every other option "
                    "as before), as if it had been started with them")
+    start = p.add_mutually_exclusive_group()
+    start.add_argument("--pretrained", action="store_true",
+                       help="fine-tune: start from the entry's shipped weights (saved_models/NAME)")
+    start.add_argument("--init-from", default=None, metavar="PATH",
+                       help="start from these weights: a .keras file, a run directory or a pretrained "
+                       "folder with the run's networks")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=_args.positive_int, default=None,
                    help="real images per discriminator step")
@@ -83,5 +89,7 @@ def run(args):
         eval_samples=args.eval_samples,
         extend=args.extend,
         precision=args.precision,
+        pretrained=args.pretrained,
+        init_from=args.init_from,
     )
     return 0

@@ -144,6 +144,11 @@ class GAN(keras.Model):
             ([-1, 1] scale). Default 0 (off).
         instance_noise_steps: generator steps over which sigma decays
             linearly to 0 (None: constant).
+        ema_step_offset: generator steps the weights were trained for before
+            this model's optimizers began counting (a fine-tuned model: its
+            source's; set by `ganzoo.pretrained` and ``ganzoo train
+            --pretrained/--init-from``). The EMA schedule (``ema_start``,
+            warm-up) counts from there, so the EMA generator continues.
         sync_batchnorm: how BatchNorm layers behave under tf.distribute with
             more than one replica. None (default) or True: batch statistics
             over all replicas (`keras.layers.BatchNormalization(
@@ -196,6 +201,7 @@ class GAN(keras.Model):
         lecam_decay=0.99,
         instance_noise=0.0,
         instance_noise_steps=None,
+        ema_step_offset=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -265,6 +271,7 @@ class GAN(keras.Model):
         if instance_noise_steps is not None:
             instance_noise_steps = check_number("instance_noise_steps", instance_noise_steps, 1, integer=True)
         self.instance_noise_steps = instance_noise_steps
+        self.ema_step_offset = check_number("ema_step_offset", ema_step_offset, 0, integer=True)
         self.augment = augment_lib.get(augment)
         if self.lecam_weight:
             # [anchor on real, anchor on fake, number of updates so far]
@@ -391,7 +398,8 @@ class GAN(keras.Model):
         Args:
             d_optimizer: discriminator optimizer: a `keras.optimizers.Optimizer`,
                 a name, or settings (see `ganzoo.optimizers`). Default: this
-                model's ``optimizer_settings["d"]``.
+                model's ``optimizer_settings["d"]``, which then describes the
+                optimizer compiled (`ganzoo.optimizers.settings_of`).
             g_optimizer: the same for the generator.
             jit_compile: True, False or "auto". "auto" turns XLA off on
                 CPUs, where TensorFlow's oneDNN kernels were faster than XLA
@@ -420,13 +428,13 @@ class GAN(keras.Model):
                 "devices); use jit_compile='auto' or False. Received: jit_compile=True "
                 f"with {_num_replicas()} CPU replicas"
             )
-        self.d_optimizer = optimizers_lib.build_optimizer(
-            d_optimizer if d_optimizer is not None else self.optimizer_settings["d"],
-            step_divisor=self.d_steps,
-        )
-        self.g_optimizer = optimizers_lib.build_optimizer(
-            g_optimizer if g_optimizer is not None else self.optimizer_settings["g"]
-        )
+        d_spec = d_optimizer if d_optimizer is not None else self.optimizer_settings["d"]
+        g_spec = g_optimizer if g_optimizer is not None else self.optimizer_settings["g"]
+        self.d_optimizer = optimizers_lib.build_optimizer(d_spec, step_divisor=self.d_steps)
+        self.g_optimizer = optimizers_lib.build_optimizer(g_spec)
+        # The config reports the optimizers the model trains with.
+        self.optimizer_settings = {"d": optimizers_lib.settings_of(d_spec, self.d_optimizer, self.d_steps),
+                                   "g": optimizers_lib.settings_of(g_spec, self.g_optimizer)}
         if self.generator.dtype_policy.name == "mixed_float16":
             # float16 gradients underflow: dynamic loss scaling on both players.
             if not isinstance(self.d_optimizer, keras.optimizers.LossScaleOptimizer):
@@ -1045,7 +1053,7 @@ class GAN(keras.Model):
         return tf.where(s > 0, decay, 0.0)
 
     def _update_ema(self):
-        decay = self.ema_decay_at(self.g_optimizer.iterations)
+        decay = self.ema_decay_at(self.g_optimizer.iterations + self.ema_step_offset)
         for avg, var in zip(self.ema_generator.weights, self.generator.weights):
             if avg.dtype in ("float32", "float16", "bfloat16", "float64"):
                 d = tf.cast(decay, avg.dtype)
@@ -1335,6 +1343,7 @@ class GAN(keras.Model):
                 "lecam_decay": self.lecam_decay,
                 "instance_noise": self.instance_noise,
                 "instance_noise_steps": self.instance_noise_steps,
+                "ema_step_offset": self.ema_step_offset,
             }
         )
         return config
