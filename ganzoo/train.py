@@ -71,6 +71,24 @@ def _extension_of(previous, settings, out):
     return previous["steps"]
 
 
+def _check_extension(finished, steps, steps_per_epoch, checkpoint_every):
+    """Refuses an extension from `finished` to `steps` that cannot resume, or that
+    would end mid-epoch (a run that could never be extended again)."""
+    received = f"Received: --steps {steps}, --checkpoint-every {checkpoint_every}"
+    if finished % steps_per_epoch:
+        raise ValueError(
+            f"The finished run's {finished} steps are not a whole number of epochs of "
+            f"{steps_per_epoch} steps, where the extension would resume. {received}"
+        )
+    if steps % steps_per_epoch:
+        first = (finished // steps_per_epoch + 1) * steps_per_epoch
+        raise ValueError(
+            f"--extend to {steps} steps would end inside an epoch of {steps_per_epoch} steps, "
+            f"and a run that ends there can never be extended again; give --steps a multiple of "
+            f"{steps_per_epoch} above {finished}, e.g. {first} or {first + steps_per_epoch}. {received}"
+        )
+
+
 def train_run(
     name,
     out,
@@ -139,8 +157,8 @@ def train_run(
         FileExistsError: `out` holds something else than this run (with
             `extend`: a run whose settings differ in more than ``steps``).
         ValueError: a bad setting; with `extend`, nothing finished to extend,
-            a `steps` not above the finished run's, or a finished length that
-            is not a whole number of ``checkpoint_every`` epochs.
+            a `steps` not above the finished run's, or a finished or extended
+            length that is not a whole number of ``checkpoint_every`` epochs.
     """
     from ganzoo import data as data_lib
     from ganzoo import distribute
@@ -269,12 +287,7 @@ def train_run(
         # so it reads what an uninterrupted run reads (in-memory sources; streamed
         # sources restart their seeded shuffle sequence).
         if extending_from is not None:
-            if extending_from % steps_per_epoch:
-                raise ValueError(
-                    f"The finished run's {extending_from} steps are not a whole number of epochs of "
-                    f"{steps_per_epoch} steps, where the extension would resume. Received: "
-                    f"steps={steps}, checkpoint_every={checkpoint_every}"
-                )
+            _check_extension(extending_from, steps, steps_per_epoch, checkpoint_every)
             callbacks_lib.AtomicBackupAndRestore.start_from(
                 backup, out / runs.FINAL, extending_from // steps_per_epoch)
         start = callbacks_lib.AtomicBackupAndRestore.completed_epochs(backup) * steps_per_epoch

@@ -274,6 +274,22 @@ def test_extend_refuses_what_it_cannot_continue_and_leaves_the_run_intact(tmp_pa
         train_run("dcgan_mnist", out, steps=6, extend=True)
 
 
+def test_extend_to_a_length_inside_an_epoch_is_refused_up_front(tmp_path, capsys):
+    # 3 steps checkpointed every 3, extended to 4: the run would end inside its second epoch
+    # and could never be extended again (as --extend --steps 110 of a 100-step run every 20).
+    out = tmp_path / "run"
+    assert main(_tiny_steps_cmd(out, 3)) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    capsys.readouterr()
+    assert main(_tiny_steps_cmd(out, 4, "--extend")) == 2
+    out_text, err = capsys.readouterr()
+    assert err.count("\n") == 1 and "inside an epoch of 3 steps" in err, err
+    assert "e.g. 6 or 9. Received: --steps 4, --checkpoint-every 3" in err, err
+    assert "Epoch" not in out_text  # refused before any training
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert not (out / "backup").exists()
+
+
 def test_pretrained_cards_table_matches_readme(capsys):
     main(["list", "--cards"])
     table = capsys.readouterr().out.strip()
