@@ -168,11 +168,12 @@ def train_run(
     distribute.set_precision(precision)
 
     if epochs is not None and steps is not None:
-        raise ValueError(f"Give epochs or steps, not both. Received: epochs={epochs}, steps={steps}")
+        raise ValueError("Give epochs or steps (--epochs or --steps), not both. "
+                         f"Received: epochs={epochs}, steps={steps}")
     if checkpoint_every is not None and steps is None:
         raise ValueError(
-            "checkpoint_every counts generator steps and needs steps. "
-            f"Received: checkpoint_every={checkpoint_every!r}, steps=None"
+            "checkpoint_every (--checkpoint-every) counts generator steps and needs a run length "
+            f"in steps (--steps). Received: checkpoint_every={checkpoint_every!r}, steps=None"
         )
     for key, value in (("epochs", epochs), ("steps", steps), ("checkpoint_every", checkpoint_every)):
         if value is not None and (not isinstance(value, int) or value < 1):
@@ -193,7 +194,8 @@ def train_run(
     if recipe.batch_size % replicas:
         raise ValueError(
             f"The global batch of {recipe.batch_size} images per discriminator step must divide "
-            f"evenly over {replicas} replicas. Received: batch_size={recipe.batch_size}, "
+            f"evenly over {replicas} replicas (batch_size, --batch-size). "
+            f"Received: batch_size={recipe.batch_size}, "
             f"replicas={replicas}"
         )
 

@@ -119,7 +119,7 @@ def test_no_download_fails_at_once_on_unprepared_tfds_data(tmp_path, monkeypatch
                  "--no-download", "--out", str(out), *TINY_SET])
     assert code == 2
     err = capsys.readouterr().err
-    assert "download=False" in err and str(tmp_path / "tfds") in err
+    assert "download=False (--no-download)" in err and str(tmp_path / "tfds") in err
     assert not out.exists()
 
 
@@ -434,6 +434,15 @@ def test_bad_numbers_are_one_line_usage_errors(capsys, line):
     assert f"expected a positive integer. Received: '{argv[-1]}'" in err and "usage:" not in err
 
 
+def test_library_errors_name_the_flags_a_command_line_user_sets(tmp_path, capsys):
+    # train_run's checks name its Python arguments; the one-line error names the flags too.
+    out = tmp_path / "run"
+    assert main(["train", "dcgan_mnist", "--out", str(out), "--checkpoint-every", "5"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "(--checkpoint-every)" in err and "(--steps)" in err, err
+    assert "Received: checkpoint_every=5, steps=None" in err and not out.exists()
+
+
 def test_debug_shows_the_traceback(bad_inputs):
     with pytest.raises(FileNotFoundError, match="No such run directory"):
         main(["--debug", "sample", str(bad_inputs / "missing_run")])
@@ -651,6 +660,7 @@ def test_train_skip_corrupt_skips_an_unreadable_file_of_a_folder(folder_with_a_c
     assert main([*base, "--out", str(refused)]) == 2
     err = capsys.readouterr().err
     assert "1 of 16 image files" in err and "07_broken.png" in err and "skip_corrupt" in err, err
+    assert "--skip-corrupt" in err, err  # the flag, as the command line spells it
     assert not refused.exists()
 
     out = tmp_path / "run"

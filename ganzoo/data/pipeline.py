@@ -149,7 +149,7 @@ def load(
         raise ValueError(
             f"Source {info.name!r} has {info.num_examples} examples, fewer than one batch "
             f"of batch_size x d_steps = {batch_size} x {d_steps} = {global_batch} images. "
-            f"Use a smaller batch_size or more data. "
+            f"Use a smaller batch_size (`--batch-size` on the command line) or more data. "
             f"{received(batch_size=batch_size, d_steps=d_steps)}"
         )
     out_channels = _output_channels(src, channels)

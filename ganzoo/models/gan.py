@@ -415,9 +415,9 @@ class GAN(keras.Model):
             jit_compile = _num_replicas() == 1 and not _on_accelerator_free_host()
         elif jit_compile and _num_replicas() > 1 and _on_cpus():
             raise ValueError(
-                "XLA (jit_compile=True) fails under a multi-replica strategy on CPUs "
+                "XLA (jit_compile=True, --xla on) fails under a multi-replica strategy on CPUs "
                 "(TensorFlow cannot place the compiled step's resources across CPU "
-                "devices); use jit_compile='auto' or False. Received: jit_compile=True "
+                "devices); use jit_compile='auto' or False (--xla auto/off). Received: jit_compile=True "
                 f"with {_num_replicas()} CPU replicas"
             )
         self.d_optimizer = optimizers_lib.build_optimizer(
