@@ -267,6 +267,7 @@ def train_run(
         image_size=(h, w),
         channels=c,
         labels=bool(recipe.num_classes),
+        num_classes=recipe.num_classes,
         seed=seed,
         resize=resize,
         skip_corrupt=skip_corrupt,

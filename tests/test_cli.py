@@ -123,6 +123,22 @@ def test_no_download_fails_at_once_on_unprepared_tfds_data(tmp_path, monkeypatch
     assert not out.exists()
 
 
+def test_a_label_beyond_the_models_classes_is_refused_before_training(tmp_path, digits_npz, capsys):
+    # One label 10 for a 10-class model: --steps 4 never met it, a longer run died mid-epoch.
+    with np.load(digits_npz) as f:
+        x, y = f["x"], f["y"].copy()
+    y[50] = 10
+    path = tmp_path / "labelled.npz"
+    np.savez(path, x=x, y=y)
+    out = tmp_path / "run"
+    assert main(["train", "dcgan_mnist", "--set", "num_classes=10", "--data", str(path), "--steps", "4",
+                 "--batch-size", "16", "--out", str(out), *TINY_SET]) == 2
+    stdout, err = capsys.readouterr()
+    assert err.count("\n") == 1 and "num_classes=10" in err, err
+    assert f"Received: largest label 10, num_classes=10, source '{path}'" in err, err
+    assert "Epoch" not in stdout and not out.exists()
+
+
 def test_same_command_and_seed_reproduce_the_run(tmp_path, digits_npz):
     import keras
 
