@@ -133,8 +133,9 @@ def train_run(
             ``tpu[:ADDRESS]``, ...). Batch sizes stay global.
         precision: ``float32``, ``mixed_float16`` or ``mixed_bfloat16``.
         eval_every: evaluate every N epochs (`ganzoo.metrics.EvaluationCallback`
-            on the training data); the ``eval_*`` results land in that epoch's
-            line of ``metrics.jsonl``.
+            on the training data, read with the same `resize`, `skip_corrupt`,
+            `data_dir` and `download`); the ``eval_*`` results land in that
+            epoch's line of ``metrics.jsonl``.
         checkpoint_every: with `steps`, end a Keras epoch (checkpoint, backup,
             sample grid, log line) every this many generator steps instead of
             once per pass over the data; a SIGKILL then loses at most this
@@ -321,6 +322,8 @@ def train_run(
         callbacks.append(EvaluationCallback(
             data=source, metrics=eval_metrics, every_n_epochs=eval_every,
             num_samples=eval_samples, seed=seed,
+            data_options={"resize": resize, "skip_corrupt": skip_corrupt, "data_dir": data_dir,
+                          "download": download},
         ))
     if steps is not None:
         callbacks.append(callbacks_lib.StopAtStep(steps))

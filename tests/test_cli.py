@@ -686,6 +686,42 @@ def test_train_skip_corrupt_skips_an_unreadable_file_of_a_folder(folder_with_a_c
     assert int(keras.models.load_model(out / "final.keras").g_optimizer.iterations) == 1
 
 
+def test_evaluate_help_lists_every_metric_the_evaluator_accepts(capsys):
+    from ganzoo.metrics.evaluate import ALIASES, METRICS
+
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for name in (*METRICS, *ALIASES):  # copying, conditional_accuracy and intra_fid included
+        assert re.search(rf"\b{name}\b", text), name
+
+
+def test_evaluate_and_training_evaluation_read_the_data_as_training_does(folder_with_a_corrupt_file,
+                                                                         tmp_path, capsys):
+    # --skip-corrupt: refused without it (the error names the flag); with it the 15 readable
+    # images are the reference, counted without the unreadable one.
+    report = tmp_path / "eval.json"
+    base = ["evaluate", "dcgan_mnist", "--metrics", "modes", "--num-samples", "10", "--no-progress",
+            "--out", str(report)]
+    assert main([*base, "--data", str(folder_with_a_corrupt_file)]) == 2
+    assert "--skip-corrupt" in capsys.readouterr().err
+    with pytest.warns(UserWarning, match="Skipped 1 of 16 image files"):
+        assert main([*base, "--data", str(folder_with_a_corrupt_file), "--skip-corrupt"]) == 0
+    assert json.loads(report.read_text())["protocol"]["num_reference"] == 15
+    # --resize: 20x20 images for a 28x28 model, in evaluate and in train --eval-every.
+    small = tmp_path / "small.npz"
+    np.savez(small, x=np.random.default_rng(0).integers(0, 256, (32, 20, 20), dtype=np.uint8))
+    assert main([*base, "--data", str(small)]) == 2
+    assert "--resize" in capsys.readouterr().err
+    assert main([*base, "--data", str(small), "--resize"]) == 0
+    out = tmp_path / "run"
+    assert main(["train", "dcgan_mnist", "--data", str(small), "--resize", "--epochs", "1",
+                 "--batch-size", "16", "--eval-every", "1", "--eval-metrics", "modes",
+                 "--eval-samples", "10", "--out", str(out), *TINY_SET]) == 0
+    record = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    assert record["eval_modes_hit"] >= 1
+
+
 # --- sample, list, export, evaluate options -----------------------------------------
 
 

@@ -699,6 +699,23 @@ def test_evaluation_callback_logs_every_n_epochs_and_appends_jsonl(tmp_path):
     assert records[1]["metrics"]["fid"]["protocol"]["num_generated"] == 100
 
 
+def test_evaluation_reads_its_data_with_the_load_options_it_is_given(tmp_path):
+    from ganzoo.metrics._reference import iter_batches
+
+    # The options of ganzoo.data.load that training used; anything else is refused up front.
+    for make in (metrics.Evaluator, metrics.EvaluationCallback):
+        with pytest.raises(ValueError, match=r"data_options takes .*'resize', 'skip_corrupt', 'data_dir', "
+                                             r"'download'.*Received: \['shuffle'\]"):
+            make(data="mnist_5k", data_options={"resize": True, "shuffle": False})
+    path = tmp_path / "small.npz"  # 20x20 images for a 28x28 model
+    np.savez(path, x=(np.arange(40 * 20 * 20) % 256).astype(np.uint8).reshape(40, 20, 20))
+    with pytest.raises(ValueError, match=r"resize=True \(`--resize` on the command line\)"):
+        iter_batches(str(path), image_shape=(28, 28, 1))
+    num, _, batches = iter_batches(str(path), image_shape=(28, 28, 1), data_options={"resize": True})
+    images = np.concatenate([x for x, _ in batches])
+    assert num == 40 and images.shape == (40, 28, 28, 1)
+
+
 def test_cli_evaluate_writes_report(tmp_path, tiny_gan, capsys):
     from ganzoo import runs
     from ganzoo.cli import main
