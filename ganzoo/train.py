@@ -305,6 +305,17 @@ def train_run(
     with strategy.scope():
         gan = registry.build_from_recipe(recipe, seed=seed)
         gan.compile(jit_compile=jit_compile)
+    evaluation = None
+    if eval_every:
+        from ganzoo.metrics import EvaluationCallback
+
+        evaluation = EvaluationCallback(
+            data=source, metrics=eval_metrics, every_n_epochs=eval_every,
+            num_samples=eval_samples, seed=seed,
+            data_options={"resize": resize, "skip_corrupt": skip_corrupt, "data_dir": data_dir,
+                          "download": download},
+        )
+        evaluation.evaluator.check(gan)  # the metrics apply, the extractor's weights are there
     out.mkdir(parents=True, exist_ok=True)
     run_file.write_text(json.dumps(settings, indent=2) + "\n")
     if extending_from is not None:
@@ -315,16 +326,8 @@ def train_run(
     # Epoch-end order matters for a kill at any moment: outputs first, the backup
     # last, so a resumed run redoes (and rewrites) any epoch its backup lacks.
     callbacks = []
-    if eval_every:
-        from ganzoo.metrics import EvaluationCallback
-
-        # Before MetricsLog, so that the eval_* values join the epoch's logs.
-        callbacks.append(EvaluationCallback(
-            data=source, metrics=eval_metrics, every_n_epochs=eval_every,
-            num_samples=eval_samples, seed=seed,
-            data_options={"resize": resize, "skip_corrupt": skip_corrupt, "data_dir": data_dir,
-                          "download": download},
-        ))
+    if evaluation is not None:
+        callbacks.append(evaluation)  # before MetricsLog, so that the eval_* values join the epoch's logs
     if steps is not None:
         callbacks.append(callbacks_lib.StopAtStep(steps))
     callbacks += [

@@ -722,6 +722,38 @@ def test_evaluate_and_training_evaluation_read_the_data_as_training_does(folder_
     assert record["eval_modes_hit"] >= 1
 
 
+def test_missing_inception_weights_are_a_set_up_error_before_any_training(tmp_path, monkeypatch, capsys):
+    # Offline, an RGB model's evaluation needs InceptionV3's ImageNet weights: exit 2, one line
+    # naming the file and where it goes, before any training step or feature extraction.
+    import keras
+
+    from conftest import offline_keras_home, tiny_inception_v3
+    from ganzoo.metrics import extractors
+
+    models, _ = offline_keras_home(monkeypatch, tmp_path)
+    rgb = tmp_path / "rgb.npz"
+    np.savez(rgb, x=np.random.default_rng(0).integers(0, 256, (32, 32, 32, 3), dtype=np.uint8))
+    out = tmp_path / "run"
+    train = ["train", "dcgan_cifar10", "--data", str(rgb), "--epochs", "1", "--batch-size", "16",
+             "--eval-every", "1", "--eval-metrics", "pr", "--eval-samples", "16", "--out", str(out), *TINY_SET]
+    expected = f"no {extractors.INCEPTION_WEIGHTS_FILE} in {models}"
+    assert main(train) == 2
+    stdout, err = capsys.readouterr()
+    assert err.startswith("ganzoo train: error: InceptionV3's ImageNet weights are missing") and err.count("\n") == 1
+    assert expected in err and f"copy it into {models}" in err and "unexpected" not in err, err
+    assert "Epoch" not in stdout and not out.exists()  # no step ran, nothing was written
+    assert main(["evaluate", "dcgan_cifar10", "--data", str(rgb), "--metrics", "fid"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ganzoo evaluate: error: ") and expected in err and err.count("\n") == 1, err
+    # With the file in place (a stand-in network reads it), the same command is accepted.
+    models.mkdir()
+    (models / extractors.INCEPTION_WEIGHTS_FILE).write_bytes(b"stand-in")
+    monkeypatch.setattr(keras.applications, "InceptionV3", tiny_inception_v3)
+    assert main(train) == 0
+    record = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    assert 0 <= record["eval_precision"] <= 1
+
+
 # --- sample, list, export, evaluate options -----------------------------------------
 
 

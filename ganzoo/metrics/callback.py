@@ -92,6 +92,11 @@ class EvaluationCallback(keras.callbacks.Callback):
         )
         self.last_report = None
 
+    def on_train_begin(self, logs=None):
+        # Before the first step, not after the first epoch: metrics that do not apply to
+        # this GAN, an extractor that does not fit it, missing extractor weights.
+        self.evaluator.check(self.model)
+
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_n_epochs:
             return

@@ -399,8 +399,13 @@ class Evaluator:
 
     # --- the report -----------------------------------------------------------
 
-    def __call__(self, gan, num_samples=5000, seed=0, progress=True):
-        """Evaluates `gan`; see `evaluate` for the report's layout."""
+    def check(self, gan):
+        """Refuses, before any image is read or generated, what this evaluation cannot do
+        for `gan` (also its extractor's missing weights, `FeatureExtractor.prepare`).
+
+        Returns:
+            ``(image_shape, extractor)``.
+        """
         for attr in ("latent", "sampling_generator", "image_shape", "latent_dim"):
             if not hasattr(gan, attr):
                 raise ValueError(
@@ -412,9 +417,7 @@ class Evaluator:
                 f"{conditional_only} measure a class-conditional GAN. Received: an unconditional "
                 f"{type(gan).__name__}"
             )
-        num_samples = _checks.positive_int("num_samples", num_samples, minimum=2)
         image_shape = tuple(int(d) for d in gan.image_shape)
-        started = time.time()
         extractor = self._get_extractor(image_shape)
         if extractor.input_shape is not None and tuple(extractor.input_shape) != image_shape:
             raise ValueError(
@@ -428,6 +431,14 @@ class Evaluator:
                 f"Inception score and mode coverage need class probabilities, which the "
                 f"extractor {extractor.name!r} does not give. Received: metrics={list(self.metrics)}"
             )
+        extractor.prepare()
+        return image_shape, extractor
+
+    def __call__(self, gan, num_samples=5000, seed=0, progress=True):
+        """Evaluates `gan`; see `evaluate` for the report's layout."""
+        num_samples = _checks.positive_int("num_samples", num_samples, minimum=2)
+        started = time.time()
+        image_shape, extractor = self.check(gan)
         ref = self.reference(image_shape, progress)
         recon_opts = dict(self.options.get("reconstruction", {}))
         num_recon = _checks.positive_int(
