@@ -105,6 +105,24 @@ def _extension_of(previous, settings, out, differing):
     return previous["steps"]
 
 
+def _check_extension(finished, steps, steps_per_epoch, checkpoint_every):
+    """Refuses an extension from `finished` to `steps` that cannot resume, or that
+    would end mid-epoch (a run that could never be extended again)."""
+    received = f"Received: --steps {steps}, --checkpoint-every {checkpoint_every}"
+    if finished % steps_per_epoch:
+        raise ValueError(
+            f"The finished run's {finished} steps are not a whole number of epochs of "
+            f"{steps_per_epoch} steps, where the extension would resume. {received}"
+        )
+    if steps % steps_per_epoch:
+        first = (finished // steps_per_epoch + 1) * steps_per_epoch
+        raise ValueError(
+            f"--extend to {steps} steps would end inside an epoch of {steps_per_epoch} steps, "
+            f"and a run that ends there can never be extended again; give --steps a multiple of "
+            f"{steps_per_epoch} above {finished}, e.g. {first} or {first + steps_per_epoch}. {received}"
+        )
+
+
 def train_run(
     name,
     out,
@@ -151,8 +169,9 @@ def train_run(
             ``tpu[:ADDRESS]``, ...). Batch sizes stay global.
         precision: ``float32``, ``mixed_float16`` or ``mixed_bfloat16``.
         eval_every: evaluate every N epochs (`ganzoo.metrics.EvaluationCallback`
-            on the training data); the ``eval_*`` results land in that epoch's
-            line of ``metrics.jsonl``.
+            on the training data, read with the same `resize`, `skip_corrupt`,
+            `data_dir` and `download`); the ``eval_*`` results land in that
+            epoch's line of ``metrics.jsonl``.
         checkpoint_every: with `steps`, end a Keras epoch (checkpoint, backup,
             sample grid, log line) every this many generator steps instead of
             once per pass over the data; a SIGKILL then loses at most this
@@ -183,8 +202,8 @@ def train_run(
         FileExistsError: `out` holds something else than this run (with
             `extend`: a run whose settings differ in more than ``steps``).
         ValueError: a bad setting; with `extend`, nothing finished to extend,
-            a `steps` not above the finished run's, or a finished length that
-            is not a whole number of ``checkpoint_every`` epochs.
+            a `steps` not above the finished run's, or a finished or extended
+            length that is not a whole number of ``checkpoint_every`` epochs.
     """
     from ganzoo import data as data_lib
     from ganzoo import distribute
@@ -194,11 +213,12 @@ def train_run(
     distribute.set_precision(precision)
 
     if epochs is not None and steps is not None:
-        raise ValueError(f"Give epochs or steps, not both. Received: epochs={epochs}, steps={steps}")
+        raise ValueError("Give epochs or steps (--epochs or --steps), not both. "
+                         f"Received: epochs={epochs}, steps={steps}")
     if checkpoint_every is not None and steps is None:
         raise ValueError(
-            "checkpoint_every counts generator steps and needs steps. "
-            f"Received: checkpoint_every={checkpoint_every!r}, steps=None"
+            "checkpoint_every (--checkpoint-every) counts generator steps and needs a run length "
+            f"in steps (--steps). Received: checkpoint_every={checkpoint_every!r}, steps=None"
         )
     for key, value in (("epochs", epochs), ("steps", steps), ("checkpoint_every", checkpoint_every)):
         if value is not None and (not isinstance(value, int) or value < 1):
@@ -224,7 +244,8 @@ def train_run(
     if recipe.batch_size % replicas:
         raise ValueError(
             f"The global batch of {recipe.batch_size} images per discriminator step must divide "
-            f"evenly over {replicas} replicas. Received: batch_size={recipe.batch_size}, "
+            f"evenly over {replicas} replicas (batch_size, --batch-size). "
+            f"Received: batch_size={recipe.batch_size}, "
             f"replicas={replicas}"
         )
 
@@ -301,6 +322,7 @@ def train_run(
         image_size=(h, w),
         channels=c,
         labels=bool(recipe.num_classes),
+        num_classes=recipe.num_classes,
         seed=seed,
         resize=resize,
         skip_corrupt=skip_corrupt,
@@ -323,12 +345,7 @@ def train_run(
         # so it reads what an uninterrupted run reads (in-memory sources; streamed
         # sources restart their seeded shuffle sequence).
         if extending_from is not None:
-            if extending_from % steps_per_epoch:
-                raise ValueError(
-                    f"The finished run's {extending_from} steps are not a whole number of epochs of "
-                    f"{steps_per_epoch} steps, where the extension would resume. Received: "
-                    f"steps={steps}, checkpoint_every={checkpoint_every}"
-                )
+            _check_extension(extending_from, steps, steps_per_epoch, checkpoint_every)
             callbacks_lib.AtomicBackupAndRestore.start_from(
                 backup, out / runs.FINAL, extending_from // steps_per_epoch)
         start = callbacks_lib.AtomicBackupAndRestore.completed_epochs(backup) * steps_per_epoch
@@ -345,6 +362,17 @@ def train_run(
             where = "--pretrained" if pretrained else f"--init-from {str(init_from)!r}"
             runs.start_from(gan, source_gan, settings["init_from"]["generator_steps"], where=where)
         gan.compile(jit_compile=jit_compile)
+    evaluation = None
+    if eval_every:
+        from ganzoo.metrics import EvaluationCallback
+
+        evaluation = EvaluationCallback(
+            data=source, metrics=eval_metrics, every_n_epochs=eval_every,
+            num_samples=eval_samples, seed=seed,
+            data_options={"resize": resize, "skip_corrupt": skip_corrupt, "data_dir": data_dir,
+                          "download": download},
+        )
+        evaluation.evaluator.check(gan)  # the metrics apply, the extractor's weights are there
     out.mkdir(parents=True, exist_ok=True)
     run_file.write_text(json.dumps(settings, indent=2) + "\n")
     if extending_from is not None:
@@ -355,14 +383,8 @@ def train_run(
     # Epoch-end order matters for a kill at any moment: outputs first, the backup
     # last, so a resumed run redoes (and rewrites) any epoch its backup lacks.
     callbacks = []
-    if eval_every:
-        from ganzoo.metrics import EvaluationCallback
-
-        # Before MetricsLog, so that the eval_* values join the epoch's logs.
-        callbacks.append(EvaluationCallback(
-            data=source, metrics=eval_metrics, every_n_epochs=eval_every,
-            num_samples=eval_samples, seed=seed,
-        ))
+    if evaluation is not None:
+        callbacks.append(evaluation)  # before MetricsLog, so that the eval_* values join the epoch's logs
     if steps is not None:
         callbacks.append(callbacks_lib.StopAtStep(steps))
     callbacks += [

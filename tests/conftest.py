@@ -79,6 +79,44 @@ def every_kernel_moved(before, after):
     return all(not np.array_equal(a, b) for a, b in zip(before, after) if a.ndim >= 2)
 
 
+def offline_keras_home(monkeypatch, tmp_path):
+    """KERAS_HOME at an empty folder, and every Keras download failing as it does offline.
+
+    Nothing touches the network: `keras.utils.get_file` (and the copy Keras'
+    applications call) raise Keras' own "URL fetch failure" instead.
+
+    Returns:
+        ``(models, fetches)``: the folder where Keras caches weights
+        (``$KERAS_HOME/models``, not created) and the list of URLs fetched.
+    """
+    from keras.src.utils import file_utils
+
+    home = tmp_path / "keras_home"
+    home.mkdir()
+    monkeypatch.setenv("KERAS_HOME", str(home))
+    fetches = []
+
+    def offline(fname, origin=None, **kwargs):
+        fetches.append(origin)
+        raise Exception(f"URL fetch failure on {origin}: None -- [Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    monkeypatch.setattr(file_utils, "get_file", offline)
+    return home / "models", fetches
+
+
+def tiny_inception_v3(include_top=True, weights="imagenet", **kwargs):
+    """A stand-in for `keras.applications.InceptionV3` that loads no weights: 299x299x3 ->
+    a 2048-d "avg_pool" layer -> a 1000-way softmax (with `include_top`)."""
+    inputs = keras.Input((299, 299, 3))
+    x = keras.layers.AveragePooling2D(13)(inputs)  # 23x23 cells of 13x13 pixels
+    x = keras.layers.Flatten()(keras.layers.Conv2D(4, 3, strides=4)(x))
+    pool = keras.layers.Dense(2048, activation="relu", name="avg_pool")(x)
+    if not include_top:
+        return keras.Model(inputs, pool)
+    return keras.Model(inputs, keras.layers.Dense(1000, activation="softmax", name="predictions")(pool))
+
+
 def as_dataset(batch, repeats=1):
     import tensorflow as tf
 

@@ -136,8 +136,24 @@ def test_no_download_fails_at_once_on_unprepared_tfds_data(tmp_path, monkeypatch
                  "--no-download", "--out", str(out), *TINY_SET])
     assert code == 2
     err = capsys.readouterr().err
-    assert "download=False" in err and str(tmp_path / "tfds") in err
+    assert "download=False (--no-download)" in err and str(tmp_path / "tfds") in err
     assert not out.exists()
+
+
+def test_a_label_beyond_the_models_classes_is_refused_before_training(tmp_path, digits_npz, capsys):
+    # One label 10 for a 10-class model: --steps 4 never met it, a longer run died mid-epoch.
+    with np.load(digits_npz) as f:
+        x, y = f["x"], f["y"].copy()
+    y[50] = 10
+    path = tmp_path / "labelled.npz"
+    np.savez(path, x=x, y=y)
+    out = tmp_path / "run"
+    assert main(["train", "dcgan_mnist", "--set", "num_classes=10", "--data", str(path), "--steps", "4",
+                 "--batch-size", "16", "--out", str(out), *TINY_SET]) == 2
+    stdout, err = capsys.readouterr()
+    assert err.count("\n") == 1 and "num_classes=10" in err, err
+    assert f"Received: largest label 10, num_classes=10, source '{path}'" in err, err
+    assert "Epoch" not in stdout and not out.exists()
 
 
 def test_same_command_and_seed_reproduce_the_run(tmp_path, digits_npz):
@@ -358,6 +374,22 @@ def test_extend_refuses_what_it_cannot_continue_and_leaves_the_run_intact(tmp_pa
         train_run("dcgan_mnist", out, steps=6, extend=True)
 
 
+def test_extend_to_a_length_inside_an_epoch_is_refused_up_front(tmp_path, capsys):
+    # 3 steps checkpointed every 3, extended to 4: the run would end inside its second epoch
+    # and could never be extended again (as --extend --steps 110 of a 100-step run every 20).
+    out = tmp_path / "run"
+    assert main(_tiny_steps_cmd(out, 3)) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    capsys.readouterr()
+    assert main(_tiny_steps_cmd(out, 4, "--extend")) == 2
+    out_text, err = capsys.readouterr()
+    assert err.count("\n") == 1 and "inside an epoch of 3 steps" in err, err
+    assert "e.g. 6 or 9. Received: --steps 4, --checkpoint-every 3" in err, err
+    assert "Epoch" not in out_text  # refused before any training
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert not (out / "backup").exists()
+
+
 def test_pretrained_cards_table_matches_readme(capsys):
     main(["list", "--cards"])
     table = capsys.readouterr().out.strip()
@@ -500,6 +532,15 @@ def test_bad_numbers_are_one_line_usage_errors(capsys, line):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"ganzoo {argv[0]}: error: argument "), err
     assert f"expected a positive integer. Received: '{argv[-1]}'" in err and "usage:" not in err
+
+
+def test_library_errors_name_the_flags_a_command_line_user_sets(tmp_path, capsys):
+    # train_run's checks name its Python arguments; the one-line error names the flags too.
+    out = tmp_path / "run"
+    assert main(["train", "dcgan_mnist", "--out", str(out), "--checkpoint-every", "5"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "(--checkpoint-every)" in err and "(--steps)" in err, err
+    assert "Received: checkpoint_every=5, steps=None" in err and not out.exists()
 
 
 def test_debug_shows_the_traceback(bad_inputs):
@@ -727,6 +768,7 @@ def test_train_skip_corrupt_skips_an_unreadable_file_of_a_folder(folder_with_a_c
     assert main([*base, "--out", str(refused)]) == 2
     err = capsys.readouterr().err
     assert "1 of 16 image files" in err and "07_broken.png" in err and "skip_corrupt" in err, err
+    assert "--skip-corrupt" in err, err  # the flag, as the command line spells it
     assert not refused.exists()
 
     out = tmp_path / "run"
@@ -734,6 +776,74 @@ def test_train_skip_corrupt_skips_an_unreadable_file_of_a_folder(folder_with_a_c
         assert main([*base, "--skip-corrupt", "--out", str(out)]) == 0
     # one pass over the 15 readable images at 8 per step: 1 step (16 images would give 2)
     assert int(keras.models.load_model(out / "final.keras").g_optimizer.iterations) == 1
+
+
+def test_evaluate_help_lists_every_metric_the_evaluator_accepts(capsys):
+    from ganzoo.metrics.evaluate import ALIASES, METRICS
+
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for name in (*METRICS, *ALIASES):  # copying, conditional_accuracy and intra_fid included
+        assert re.search(rf"\b{name}\b", text), name
+
+
+def test_evaluate_and_training_evaluation_read_the_data_as_training_does(folder_with_a_corrupt_file,
+                                                                         tmp_path, capsys):
+    # --skip-corrupt: refused without it (the error names the flag); with it the 15 readable
+    # images are the reference, counted without the unreadable one.
+    report = tmp_path / "eval.json"
+    base = ["evaluate", "dcgan_mnist", "--metrics", "modes", "--num-samples", "10", "--no-progress",
+            "--out", str(report)]
+    assert main([*base, "--data", str(folder_with_a_corrupt_file)]) == 2
+    assert "--skip-corrupt" in capsys.readouterr().err
+    with pytest.warns(UserWarning, match="Skipped 1 of 16 image files"):
+        assert main([*base, "--data", str(folder_with_a_corrupt_file), "--skip-corrupt"]) == 0
+    assert json.loads(report.read_text())["protocol"]["num_reference"] == 15
+    # --resize: 20x20 images for a 28x28 model, in evaluate and in train --eval-every.
+    small = tmp_path / "small.npz"
+    np.savez(small, x=np.random.default_rng(0).integers(0, 256, (32, 20, 20), dtype=np.uint8))
+    assert main([*base, "--data", str(small)]) == 2
+    assert "--resize" in capsys.readouterr().err
+    assert main([*base, "--data", str(small), "--resize"]) == 0
+    out = tmp_path / "run"
+    assert main(["train", "dcgan_mnist", "--data", str(small), "--resize", "--epochs", "1",
+                 "--batch-size", "16", "--eval-every", "1", "--eval-metrics", "modes",
+                 "--eval-samples", "10", "--out", str(out), *TINY_SET]) == 0
+    record = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    assert record["eval_modes_hit"] >= 1
+
+
+def test_missing_inception_weights_are_a_set_up_error_before_any_training(tmp_path, monkeypatch, capsys):
+    # Offline, an RGB model's evaluation needs InceptionV3's ImageNet weights: exit 2, one line
+    # naming the file and where it goes, before any training step or feature extraction.
+    import keras
+
+    from conftest import offline_keras_home, tiny_inception_v3
+    from ganzoo.metrics import extractors
+
+    models, _ = offline_keras_home(monkeypatch, tmp_path)
+    rgb = tmp_path / "rgb.npz"
+    np.savez(rgb, x=np.random.default_rng(0).integers(0, 256, (32, 32, 32, 3), dtype=np.uint8))
+    out = tmp_path / "run"
+    train = ["train", "dcgan_cifar10", "--data", str(rgb), "--epochs", "1", "--batch-size", "16",
+             "--eval-every", "1", "--eval-metrics", "pr", "--eval-samples", "16", "--out", str(out), *TINY_SET]
+    expected = f"no {extractors.INCEPTION_WEIGHTS_FILE} in {models}"
+    assert main(train) == 2
+    stdout, err = capsys.readouterr()
+    assert err.startswith("ganzoo train: error: InceptionV3's ImageNet weights are missing") and err.count("\n") == 1
+    assert expected in err and f"copy it into {models}" in err and "unexpected" not in err, err
+    assert "Epoch" not in stdout and not out.exists()  # no step ran, nothing was written
+    assert main(["evaluate", "dcgan_cifar10", "--data", str(rgb), "--metrics", "fid"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ganzoo evaluate: error: ") and expected in err and err.count("\n") == 1, err
+    # With the file in place (a stand-in network reads it), the same command is accepted.
+    models.mkdir()
+    (models / extractors.INCEPTION_WEIGHTS_FILE).write_bytes(b"stand-in")
+    monkeypatch.setattr(keras.applications, "InceptionV3", tiny_inception_v3)
+    assert main(train) == 0
+    record = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    assert 0 <= record["eval_precision"] <= 1
 
 
 # --- sample, list, export, evaluate options -----------------------------------------

@@ -441,6 +441,39 @@ def test_array_shuffle_keeps_image_label_pairs():
     np.testing.assert_allclose(images[:, 0, 0, 0], labels / 127.5 - 1, atol=1e-6)
 
 
+def test_labels_a_model_of_num_classes_cannot_take_are_refused_at_load(tmp_path):
+    # One label 10 among 0..9: without num_classes the pipeline serves it, and a 10-class
+    # model fails only at the batch that holds it, mid-training.
+    x = np.zeros((20, 2, 2), np.uint8)
+    y = np.arange(20) % 10
+    y[13] = 10
+    with pytest.raises(ValueError, match=r"num_classes=10 takes labels in \[0, 10\), but the largest "
+                                         r"label of 'array' is 10.*--set num_classes=11.*Received: "
+                                         r"largest label 10, num_classes=10, source 'array'"):
+        data.load((x, y), batch_size=5, image_size=(2, 2), labels=True, num_classes=10)
+    npz = tmp_path / "digits.npz"
+    np.savez(npz, x=x, y=y)
+    with pytest.raises(ValueError, match=rf"largest label of '{npz}' is 10"):
+        data.load(str(npz), batch_size=5, image_size=(2, 2), labels=True, num_classes=10)
+    assert data.load((x, y), batch_size=5, image_size=(2, 2), labels=True, num_classes=11) is not None
+    # A folder's labels are its class subfolders: three classes for a two-class model.
+    for name in ("a", "b", "c"):
+        save(tmp_path / "folder" / name / "0.png", constant(0))
+    with pytest.raises(ValueError, match=r"num_classes=2 .*largest label of .*folder' is 2"):
+        data.load(str(tmp_path / "folder"), batch_size=1, image_size=(4, 4), labels=True, num_classes=2)
+    with pytest.raises(ValueError, match="`num_classes` must be a positive integer. Received: num_classes=0"):
+        data.load((x, y), batch_size=5, image_size=(2, 2), labels=True, num_classes=0)
+
+
+def test_tfds_labels_beyond_num_classes_are_refused_by_the_classes_it_declares():
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=4):
+        with pytest.raises(ValueError, match=r"num_classes=5 .*'tfds:mnist:train' declares 10 classes "
+                                             r"\(labels up to 9\)"):
+            data.load("tfds:mnist", batch_size=4, labels=True, num_classes=5)
+
+
 # --------------------------------------------------------------------------- TFDS
 
 

@@ -116,8 +116,9 @@ _MIRRORED = textwrap.dedent(
         try:
             fit()
             return None
-        except tf.errors.InvalidArgumentError as e:
-            return [l for l in e.message.splitlines() if "assertion failed" in l][0]
+        except ValueError as e:  # ganzoo's message; the failed in-graph assertion is its cause
+            assert isinstance(e.__cause__, tf.errors.InvalidArgumentError), repr(e.__cause__)
+            return str(e)
 
     dynamic = {}
     with mirrored.scope():  # DCGAN with 2 D steps: the smallest step that splits its batch

@@ -120,7 +120,14 @@ def test_a_resumed_fit_with_no_epoch_left_is_not_taken_for_an_empty_dataset():
     assert history.epoch == [] and int(gan.g_optimizer.iterations) == 0
 
 
-# Batch sizes known only at run time: the same message as the static check.
+# Batch sizes known only at run time: the same message as the static check, raised by fit as a
+# ValueError whose cause is TensorFlow's InvalidArgumentError of the failed in-graph assertion.
+
+
+def _caused_by_a_failed_assertion(error):
+    cause = error.value.__cause__
+    assert isinstance(cause, tf.errors.InvalidArgumentError) and "assertion failed" in cause.message
+    assert "Graph execution error" not in str(error.value)  # only ganzoo's message
 
 
 def _tail_batches(n):
@@ -134,10 +141,23 @@ def test_dynamic_last_batch_that_does_not_split_into_d_steps_is_refused(wgan, n,
     x, ds = _tail_batches(n)
     assert ds.element_spec.shape[0] is None  # dynamic: no static check possible
     before = int(wgan.d_optimizer.iterations)
-    with pytest.raises(tf.errors.InvalidArgumentError,
-                       match=rf"d_steps=5 real batches.*multiple of 5.*Received: a batch of {last} images"):
+    with pytest.raises(ValueError,
+                       match=rf"^Each batch is split into d_steps=5 real batches.*multiple of 5.*"
+                             rf"Received: a batch of {last} images$") as error:
         wgan.fit(ds, verbose=0)
+    _caused_by_a_failed_assertion(error)
     assert int(wgan.d_optimizer.iterations) == before + 8 * 5  # the 8 full batches, not the last
+
+
+def test_a_failed_assertion_of_other_code_stays_tensorflows_error(wgan):
+    # Only ganzoo's own run-time checks become ValueErrors; a user's assertion is theirs.
+    def mine(x):
+        with tf.control_dependencies([tf.debugging.assert_less(tf.reduce_max(x), -2.0, message="my own check")]):
+            return tf.identity(x)
+
+    ds = as_dataset(real_batch(wgan, per_step=2)).map(mine)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="my own check"):
+        wgan.fit(ds, verbose=0)
 
 
 @pytest.mark.filterwarnings("ignore:Your input ran out of data")  # the end of an unknown-length epoch
@@ -160,8 +180,9 @@ def test_dynamic_batch_check_holds_under_xla():
     gan = tiny_model("dcgan_mnist", jit_compile=True, d_steps=2)
     x = np.random.default_rng(0).uniform(-1, 1, (27, 28, 28, 1)).astype("float32")
     ds = tf.data.Dataset.from_tensor_slices(x).batch(24)  # 24, then 3: no static batch size
-    with pytest.raises(tf.errors.InvalidArgumentError, match="d_steps=2.*Received: a batch of 3 images"):
+    with pytest.raises(ValueError, match="d_steps=2.*Received: a batch of 3 images") as error:
         gan.fit(ds, verbose=0)
+    _caused_by_a_failed_assertion(error)
     assert int(gan.d_optimizer.iterations) == 2
 
 
@@ -172,8 +193,9 @@ def test_dynamic_batch_from_a_generator_is_checked_in_train_step(wgan):
         yield (x[:25],)
         yield (x[25:],)
 
-    with pytest.raises(tf.errors.InvalidArgumentError, match="d_steps=5.*Received: a batch of 3 images"):
+    with pytest.raises(ValueError, match="d_steps=5.*Received: a batch of 3 images") as error:
         wgan.fit(batches(), verbose=0)
+    _caused_by_a_failed_assertion(error)
 
 
 def test_dynamic_batches_train_with_the_relativistic_loss():
@@ -185,10 +207,11 @@ def test_dynamic_batches_train_with_the_relativistic_loss():
     assert np.isfinite(history.history["g_loss"][0])
     assert int(gan.g_optimizer.iterations) == 3 and int(gan.d_optimizer.iterations) == 6
     paired = tiny_model("dcgan_mnist", loss="relativistic", d_steps=2, g_batch_size=2)
-    with pytest.raises(tf.errors.InvalidArgumentError,
+    with pytest.raises(ValueError,
                        match=r"g_batch_size must equal the batch of one discriminator step \(1 images\)"
-                             r".*Received: g_batch_size=2"):
+                             r".*Received: g_batch_size=2") as error:
         paired.fit(ds.skip(2), verbose=0)
+    _caused_by_a_failed_assertion(error)
 
 
 # Labels: int class ids (batch,) in [0, num_classes), checked before any step.
@@ -228,15 +251,17 @@ def test_labels_wrong_only_in_a_later_batch_are_refused_at_run_time(cgan):
     labels = np.arange(16, dtype="int32") % 10
     labels[12] = 10  # second batch only: the first-batch check passes
     ds = tf.data.Dataset.from_tensor_slices((_images(16), labels)).batch(8)
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"in \[0, 10\)\. Received: labels in \[0, 10\]"):
+    with pytest.raises(ValueError, match=r"in \[0, 10\)\. Received: labels in \[0, 10\]$") as error:
         cgan.fit(ds, verbose=0)
+    _caused_by_a_failed_assertion(error)
 
     def batches():  # not a tf.data.Dataset: checked inside train_step
         yield _images(), labels[:8]
         yield _images(), labels[8:]
 
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"Received: labels in \[0, 10\]"):
+    with pytest.raises(ValueError, match=r"Received: labels in \[0, 10\]") as error:
         cgan.fit(batches(), verbose=0)
+    _caused_by_a_failed_assertion(error)
 
 
 def test_generate_and_evaluate_refuse_bad_labels(cgan):

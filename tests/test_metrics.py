@@ -14,7 +14,7 @@ from ganzoo import metrics
 from ganzoo.metrics import extractors
 from ganzoo.metrics.frechet import FeatureStats, fid_from_stats, frechet_distance, sqrtm_product
 from ganzoo.metrics.kernel_distance import mmd2_unbiased, polynomial_kernel
-from conftest import as_dataset, real_batch, tiny_model
+from conftest import as_dataset, offline_keras_home, real_batch, tiny_inception_v3, tiny_model
 
 
 def gaussian(n, mean, std, seed):
@@ -447,9 +447,13 @@ def spy_on_calls(monkeypatch, layer):
     return runs
 
 
-def test_inception_extractor_builds_one_network_for_features_and_probabilities(monkeypatch):
+def test_inception_extractor_builds_one_network_for_features_and_probabilities(monkeypatch, tmp_path):
     # No download: keras.applications.InceptionV3 is replaced by a tiny network with the
-    # same interface (a 2048-d "avg_pool" layer, a 1000-way softmax top).
+    # same interface (a 2048-d "avg_pool" layer, a 1000-way softmax top), and the weights
+    # file it is given is a placeholder in the Keras cache.
+    models, _ = offline_keras_home(monkeypatch, tmp_path)
+    models.mkdir()
+    (models / extractors.INCEPTION_WEIGHTS_FILE).write_bytes(b"stand-in")
     built = []
 
     def fake_inception(include_top=True, weights="imagenet", pooling=None, input_shape=None):
@@ -477,7 +481,8 @@ def test_inception_extractor_builds_one_network_for_features_and_probabilities(m
     # Features, then probabilities: one network, built once, serves both.
     assert len(built) == 1
     args, model, recorder = built[0]
-    assert args == {"include_top": True, "weights": "imagenet", "pooling": None}
+    assert args == {"include_top": True, "weights": str(models / extractors.INCEPTION_WEIGHTS_FILE),
+                    "pooling": None}
     # Compiled: the network ran once while tracing and never op by op, for all the
     # batch sizes (4, 1, 5, 3) and both requests.
     assert recorder.eager == [False]
@@ -498,6 +503,57 @@ def test_inception_extractor_builds_one_network_for_features_and_probabilities(m
     np.testing.assert_allclose(both[0], feats, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(both[1], probs, rtol=1e-6, atol=1e-8)
     assert extractor.protocol()["resize"].startswith("bilinear to 299x299")
+
+
+def test_missing_inception_weights_are_found_or_fetched_or_refused_in_one_line(monkeypatch, tmp_path):
+    models, fetches = offline_keras_home(monkeypatch, tmp_path)
+    path = models / extractors.INCEPTION_WEIGHTS_FILE
+    with pytest.raises(FileNotFoundError) as error:
+        extractors.inception_weights()
+    message = str(error.value)
+    assert "\n" not in message and f"no {extractors.INCEPTION_WEIGHTS_FILE} in {models}" in message
+    assert f"download {extractors.INCEPTION_WEIGHTS_URL} and copy it into {models}" in message
+    assert "URL fetch failure" in message and message.endswith(f"Received: KERAS_HOME={str(models.parent)!r}")
+    assert fetches == [extractors.INCEPTION_WEIGHTS_URL]
+    # With a network Keras fetches them into its cache (md5 checked) once; then they are found.
+
+    def online(fname, origin=None, cache_subdir=None, cache_dir=None, file_hash=None):
+        assert (fname, cache_subdir, cache_dir, file_hash) == (
+            extractors.INCEPTION_WEIGHTS_FILE, "models", str(models.parent), extractors.INCEPTION_WEIGHTS_MD5)
+        fetches.append(origin)
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"stand-in")
+        return str(path)
+
+    monkeypatch.setattr(keras.utils, "get_file", online)
+    assert extractors.inception_weights() == path and extractors.inception_weights() == path
+    assert len(fetches) == 2  # the failed one, then one download
+
+
+def test_evaluation_with_inception_refuses_missing_weights_before_reading_any_image(monkeypatch, tmp_path):
+    # Offline with an RGB model: a set-up error before the reference data is read or a
+    # sample generated (the evaluator) and before the first training step (the callback).
+    import sys
+
+    evaluate_lib = sys.modules["ganzoo.metrics.evaluate"]  # the module (ganzoo.metrics.evaluate is the function)
+    models, _ = offline_keras_home(monkeypatch, tmp_path)
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the reference data was read")
+
+    monkeypatch.setattr(evaluate_lib, "iter_batches", no_reading)
+    gan = tiny_model("dcgan_mnist", image_shape=(32, 32, 3), run_eagerly=True)
+    with pytest.raises(FileNotFoundError, match=rf"no {extractors.INCEPTION_WEIGHTS_FILE} in {models}"):
+        metrics.evaluate(gan, metrics="fid", num_samples=10, progress=False)
+    callback = metrics.EvaluationCallback(metrics="fid", num_samples=10)
+    with pytest.raises(FileNotFoundError, match="InceptionV3's ImageNet weights are missing"):
+        gan.fit(as_dataset(real_batch(gan)), epochs=1, verbose=0, callbacks=[callback])
+    assert int(gan.g_optimizer.iterations) == 0
+    # Metrics that do not apply to the GAN are refused at the same point.
+    callback = metrics.EvaluationCallback(metrics="intra_fid", extractor="mnist_5k_classifier")
+    with pytest.raises(ValueError, match=r"\['intra_fid'\] measure a class-conditional GAN"):
+        gan.fit(as_dataset(real_batch(gan)), epochs=1, verbose=0, callbacks=[callback])
+    assert int(gan.g_optimizer.iterations) == 0
 
 
 def test_mnist_classifier_runs_compiled_and_batching_leaves_features_unchanged(monkeypatch):
@@ -697,6 +753,23 @@ def test_evaluation_callback_logs_every_n_epochs_and_appends_jsonl(tmp_path):
     assert np.isfinite(records[1]["summary"]["fid"])
     assert records[2]["summary"]["fid"] == history.history["eval_fid"][1]
     assert records[1]["metrics"]["fid"]["protocol"]["num_generated"] == 100
+
+
+def test_evaluation_reads_its_data_with_the_load_options_it_is_given(tmp_path):
+    from ganzoo.metrics._reference import iter_batches
+
+    # The options of ganzoo.data.load that training used; anything else is refused up front.
+    for make in (metrics.Evaluator, metrics.EvaluationCallback):
+        with pytest.raises(ValueError, match=r"data_options takes .*'resize', 'skip_corrupt', 'data_dir', "
+                                             r"'download'.*Received: \['shuffle'\]"):
+            make(data="mnist_5k", data_options={"resize": True, "shuffle": False})
+    path = tmp_path / "small.npz"  # 20x20 images for a 28x28 model
+    np.savez(path, x=(np.arange(40 * 20 * 20) % 256).astype(np.uint8).reshape(40, 20, 20))
+    with pytest.raises(ValueError, match=r"resize=True \(`--resize` on the command line\)"):
+        iter_batches(str(path), image_shape=(28, 28, 1))
+    num, _, batches = iter_batches(str(path), image_shape=(28, 28, 1), data_options={"resize": True})
+    images = np.concatenate([x for x, _ in batches])
+    assert num == 40 and images.shape == (40, 28, 28, 1)
 
 
 def test_cli_evaluate_writes_report(tmp_path, tiny_gan, capsys):

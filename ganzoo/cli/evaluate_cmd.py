@@ -6,6 +6,16 @@ import pathlib
 from ganzoo.cli import _args
 
 
+def _metrics_flag(p):
+    """``--metrics``, listing every metric name the evaluator accepts (from its table) and the aliases."""
+    from ganzoo.metrics.evaluate import ALIASES, DEFAULT_METRICS, METRICS
+
+    aliases = ", ".join(f"{alias}={name}" for alias, name in sorted(ALIASES.items()))
+    p.add_argument("--metrics", default=",".join(DEFAULT_METRICS),
+                   help=f"comma-separated: {', '.join(METRICS)} (aliases: {aliases}; "
+                   f"default: {','.join(DEFAULT_METRICS)})")
+
+
 def add_parser(sub):
     p = sub.add_parser(
         "evaluate",
@@ -23,13 +33,11 @@ def add_parser(sub):
         help="reference data (a ganzoo.data source; default: the data the model was trained on, "
         "from its run.json, model card or recipe; mnist_5k for a lone .keras file)",
     )
-    p.add_argument(
-        "--metrics",
-        default="fid,kid,pr,modes",
-        help="comma-separated: fid, kid, is, pr, modes, recon (default: fid,kid,pr,modes)",
-    )
+    _metrics_flag(p)
     p.add_argument("--num-samples", type=_args.positive_int, default=5000, help="generated images")
     p.add_argument("--split", default="train", help="reference split (default: train)")
+    p.add_argument("--resize", action="store_true", help="upscale images smaller than the model's")
+    p.add_argument("--skip-corrupt", action="store_true", help="skip unreadable images with a warning")
     p.add_argument(
         "--heldout-split",
         default="test",
@@ -82,6 +90,7 @@ def run(args):
         batch_size=args.batch_size,
         progress=not args.no_progress,
         options=options,
+        data_options={"resize": args.resize, "skip_corrupt": args.skip_corrupt},
     )
     report["source"] = str(args.source)
     protocol = report["protocol"]

@@ -149,7 +149,8 @@ def load_folder(root, labels, skip_corrupt):
             raise ValueError(
                 f"{len(errors)} of {len(paths)} image files under {root!r} could not be "
                 f"decoded ({listed}{more}); expected valid PNG/JPEG/BMP/GIF files. Fix or "
-                f"remove them, or pass skip_corrupt=True to skip them. Received: file={first!r}"
+                f"remove them, or pass skip_corrupt=True (`--skip-corrupt` on the command line) to "
+                f"skip them. Received: file={first!r}"
             )
         warnings.warn(
             f"Skipped {len(errors)} of {len(paths)} image files under {root!r} that could "

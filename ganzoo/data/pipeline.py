@@ -35,6 +35,7 @@ def load(
     download=True,
     with_info=False,
     start_batch=0,
+    num_classes=None,
 ):
     """Builds a batched `tf.data.Dataset` of real images in [-1, 1] for GAN training.
 
@@ -115,6 +116,11 @@ def load(
             over epochs from the first), exactly where an uninterrupted stream
             would be: a resumed training run reads what it would have read.
             Only for in-memory arrays and ``mnist_5k``; 0 for any source.
+        num_classes: With `labels`, the classes of the model the data is for:
+            a label >= `num_classes` is refused here, before any training
+            (in-memory labels by their largest value, folders by their class
+            count, TFDS by the classes it declares), not at the batch that
+            holds it.
 
     Returns:
         A `tf.data.Dataset` whose elements are float32 ``(B, H, W, C)`` with
@@ -122,8 +128,8 @@ def load(
         `labels`; with `with_info`, a tuple ``(dataset, SourceInfo)``.
 
     Raises:
-        ValueError: Invalid arguments or data (see the rules above), or fewer examples
-            than one batch.
+        ValueError: Invalid arguments or data (see the rules above), fewer examples
+            than one batch, or labels outside ``[0, num_classes)``.
         FileNotFoundError: A missing path, or a TFDS dataset that is not prepared.
     """
     batch_size = checks.positive_int("batch_size", batch_size)
@@ -133,6 +139,8 @@ def load(
     split = checks.split(split)
     seed = checks.non_negative_int("seed", seed)
     start_batch = checks.non_negative_int("start_batch", start_batch)
+    if num_classes is not None:
+        num_classes = checks.positive_int("num_classes", num_classes)
     data_dir = checks.data_dir(data_dir)
     for name, value in (
         ("labels", labels), ("shuffle", shuffle), ("resize", resize),
@@ -144,12 +152,14 @@ def load(
     src = _open(source, split, labels, data_dir, download, shuffle, seed, skip_corrupt,
                 (height, width))
     info = src.info
+    if labels and num_classes is not None:
+        _check_label_range(src, num_classes)
     global_batch = batch_size * d_steps
     if info.num_examples is not None and info.num_examples < global_batch:
         raise ValueError(
             f"Source {info.name!r} has {info.num_examples} examples, fewer than one batch "
             f"of batch_size x d_steps = {batch_size} x {d_steps} = {global_batch} images. "
-            f"Use a smaller batch_size or more data. "
+            f"Use a smaller batch_size (`--batch-size` on the command line) or more data. "
             f"{received(batch_size=batch_size, d_steps=d_steps)}"
         )
     out_channels = _output_channels(src, channels)
@@ -286,6 +296,28 @@ def _with_labels(src, labels, name):
     if not labels:
         src.labels = None
     return src
+
+
+def _check_label_range(src, num_classes):
+    """Refuses labels a model of `num_classes` classes cannot take, before any batch is read."""
+    if getattr(src, "labels", None) is not None:  # arrays, .npz, mnist_5k, folders: all in memory
+        if not src.labels.size:
+            return
+        largest = int(src.labels.max())
+        what = f"the largest label of {src.info.name!r} is {largest}"
+    elif src.info.num_classes is not None:  # TFDS: the classes its label feature declares
+        largest = src.info.num_classes - 1
+        what = f"{src.info.name!r} declares {src.info.num_classes} classes (labels up to {largest})"
+    else:
+        return
+    if largest >= num_classes:
+        raise ValueError(
+            f"A conditional model with num_classes={num_classes} takes labels in [0, {num_classes}), "
+            f"but {what}: training would stop at the first batch that holds it. Train a model with "
+            f"num_classes >= {largest + 1} (`--set num_classes={largest + 1}` on the command line) "
+            f"or relabel the data. Received: largest label {largest}, num_classes={num_classes}, "
+            f"source {src.info.name!r}"
+        )
 
 
 def _output_channels(src, channels):

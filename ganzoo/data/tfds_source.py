@@ -72,7 +72,7 @@ def _not_prepared_error(name, source, data_dir, download, error):
     why = (
         "was not found there and the download failed"
         if download
-        else "was not found there and download=False"
+        else "was not found there and download=False (--no-download)"
     )
     return FileNotFoundError(
         f"TFDS dataset {name!r} is not prepared in {where}: it {why} ({error}). Prepare it "

@@ -7,6 +7,20 @@ from ganzoo.validation import check_class_ids
 
 #: Images per batch read from a source (the last batch holds the remainder).
 _MAX_READ_BATCH = 500
+#: `ganzoo.data.load` options an evaluation passes on when it reads a source.
+DATA_OPTIONS = ("resize", "skip_corrupt", "data_dir", "download")
+
+
+def check_data_options(options):
+    """`options` (a dict of `DATA_OPTIONS`, or None) as a dict; other keys raise a ValueError."""
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(DATA_OPTIONS))
+    if unknown:
+        raise ValueError(
+            f"data_options takes the ganzoo.data.load options {list(DATA_OPTIONS)} for reading "
+            f"the reference data. Received: {unknown}"
+        )
+    return options
 
 
 def _divisor_batch(num):
@@ -43,7 +57,7 @@ def _name(data):
     return data if isinstance(data, str) else "array"
 
 
-def iter_batches(data, split="train", image_shape=None, labels=True, limit=None):
+def iter_batches(data, split="train", image_shape=None, labels=True, limit=None, data_options=None):
     """Streams one split of a data source in its fixed order, batch by batch.
 
     Args:
@@ -56,6 +70,9 @@ def iter_batches(data, split="train", image_shape=None, labels=True, limit=None)
             `ganzoo.data.load`), or None for the source's own.
         labels: also read labels when the source has them.
         limit: stop after the first `limit` images, or None.
+        data_options: `DATA_OPTIONS` for `ganzoo.data.load` (e.g.
+            ``{"resize": True, "skip_corrupt": True}``), as the data was
+            loaded for training; arrays ignore them.
 
     Returns:
         ``(num_images, name, batches)`` where ``batches`` yields
@@ -79,7 +96,15 @@ def iter_batches(data, split="train", image_shape=None, labels=True, limit=None)
 
     from ganzoo import data as data_lib
 
-    info = data_lib.describe(data, split=split)
+    options = check_data_options(data_options)
+    kwargs = {}
+    if image_shape is not None:
+        kwargs = {"image_size": tuple(image_shape[:2]), "channels": int(image_shape[2])}
+    info = data_lib.describe(data, split=split, data_dir=options.get("data_dir"))
+    if options.get("skip_corrupt") and info.num_examples:
+        # `describe` counts unreadable files too; `load` counts the images it serves.
+        _, info = data_lib.load(data, batch_size=1, split=split, shuffle=False, with_info=True,
+                                **kwargs, **options)
     if not info.num_examples:
         raise ValueError(
             "The size of the reference data is unknown (a TFDS dataset must be prepared "
@@ -87,9 +112,6 @@ def iter_batches(data, split="train", image_shape=None, labels=True, limit=None)
             f"Received: data={_name(data)!r}, split={split!r}"
         )
     has_labels = bool(labels and info.num_classes)
-    kwargs = {}
-    if image_shape is not None:
-        kwargs = {"image_size": tuple(image_shape[:2]), "channels": int(image_shape[2])}
     read_batch = _divisor_batch(info.num_examples)
     ds = data_lib.load(
         data,
@@ -98,6 +120,7 @@ def iter_batches(data, split="train", image_shape=None, labels=True, limit=None)
         labels=has_labels,
         shuffle=False,
         **kwargs,
+        **options,
     )
     if read_batch < min(_MAX_READ_BATCH, info.num_examples):
         # No large divisor (e.g. a prime number of images): regroup the small
@@ -118,13 +141,13 @@ def iter_batches(data, split="train", image_shape=None, labels=True, limit=None)
     return num, info.name, batches()
 
 
-def load_arrays(data, split="train", image_shape=None, labels=True, limit=None):
+def load_arrays(data, split="train", image_shape=None, labels=True, limit=None, data_options=None):
     """All images (and labels) of one split, in memory (see `iter_batches`).
 
     Returns:
         ``(images float32 (N, H, W, C) in [-1, 1], labels int32 (N,) or None, name)``.
     """
-    _, name, batches = iter_batches(data, split, image_shape, labels, limit)
+    _, name, batches = iter_batches(data, split, image_shape, labels, limit, data_options)
     xs, ys = [], []
     for x, y in batches:
         xs.append(x)

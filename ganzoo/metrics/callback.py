@@ -45,6 +45,8 @@ class EvaluationCallback(keras.callbacks.Callback):
         seed: seed of the generated samples.
         batch_size: images per generator / extractor call (None: the extractor's).
         options: per-metric options (see `ganzoo.metrics.evaluate`).
+        data_options: how `data` is read (``resize``, ``skip_corrupt``,
+            ``data_dir``, ``download`` of `ganzoo.data.load`), as for training.
         prefix: prefix of the keys added to ``logs``.
 
     Example:
@@ -70,6 +72,7 @@ class EvaluationCallback(keras.callbacks.Callback):
         batch_size=None,
         options=None,
         prefix="eval_",
+        data_options=None,
     ):
         super().__init__()
         self.every_n_epochs = _checks.positive_int("every_n_epochs", every_n_epochs)
@@ -85,8 +88,14 @@ class EvaluationCallback(keras.callbacks.Callback):
             num_reference=num_reference,
             batch_size=batch_size,
             options=options,
+            data_options=data_options,
         )
         self.last_report = None
+
+    def on_train_begin(self, logs=None):
+        # Before the first step, not after the first epoch: metrics that do not apply to
+        # this GAN, an extractor that does not fit it, missing extractor weights.
+        self.evaluator.check(self.model)
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_n_epochs:

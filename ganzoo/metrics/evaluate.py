@@ -36,7 +36,7 @@ import keras
 
 from ganzoo.metrics import _checks
 from ganzoo.metrics import extractors as extractors_lib
-from ganzoo.metrics._reference import iter_batches, load_arrays, rebatch
+from ganzoo.metrics._reference import check_data_options, iter_batches, load_arrays, rebatch
 from ganzoo.metrics.frechet import FeatureStats, fid_from_stats
 from ganzoo.metrics.frechet import fid as fid_features
 from ganzoo.validation import check_class_ids
@@ -218,6 +218,8 @@ class Evaluator:
             extractor's (250 for the MNIST classifier, 32 for InceptionV3).
         options: per-metric keyword options, e.g. ``{"kid": {"subset_size": 500}}``
             (see `OPTIONS`).
+        data_options: how `data` is read, as it was for training: ``resize``,
+            ``skip_corrupt``, ``data_dir``, ``download`` of `ganzoo.data.load`.
     """
 
     def __init__(
@@ -230,8 +232,10 @@ class Evaluator:
         num_reference=None,
         batch_size=None,
         options=None,
+        data_options=None,
     ):
         self.data = data
+        self.data_options = check_data_options(data_options)
         self.metrics = resolve_metrics(metrics)
         self.options = _check_options(options, self.metrics)
         self.extractor_spec = extractor
@@ -298,7 +302,8 @@ class Evaluator:
             return self._reference
         want_labels = "intra_fid" in self.metrics
         num, name, batches = iter_batches(
-            self.data, self.split, image_shape=image_shape, labels=want_labels, limit=self.num_reference
+            self.data, self.split, image_shape=image_shape, labels=want_labels, limit=self.num_reference,
+            data_options=self.data_options,
         )
         collected, labels = _Collected(extractor, need_feats, need_probs), []
         bar = _progbar(num, f"Reference features ({name}, {num} images)", progress)
@@ -335,7 +340,7 @@ class Evaluator:
         """Features of every image of the held-out split (computed once)."""
         if getattr(self, "_heldout_features", None) is None:
             images, _, name = load_arrays(self.data, self.heldout_split, image_shape=image_shape,
-                                          labels=False)
+                                          labels=False, data_options=self.data_options)
             feats = [self.extractor(images[s : s + self.batch_size], False, known_scale=True)[0]
                      for s in range(0, images.shape[0], self.batch_size)]
             self._heldout_features = (np.concatenate(feats), name)
@@ -345,7 +350,8 @@ class Evaluator:
         """The first `num_images` images (and labels) of the held-out split."""
         if self._heldout is None or self._heldout[0].shape[0] < num_images:
             images, labels, name = load_arrays(
-                self.data, self.heldout_split, image_shape=image_shape, labels=True, limit=num_images
+                self.data, self.heldout_split, image_shape=image_shape, labels=True, limit=num_images,
+                data_options=self.data_options,
             )
             self._heldout = (images, labels, name)
         images, labels, name = self._heldout
@@ -395,8 +401,13 @@ class Evaluator:
 
     # --- the report -----------------------------------------------------------
 
-    def __call__(self, gan, num_samples=5000, seed=0, progress=True):
-        """Evaluates `gan`; see `evaluate` for the report's layout."""
+    def check(self, gan):
+        """Refuses, before any image is read or generated, what this evaluation cannot do
+        for `gan` (also its extractor's missing weights, `FeatureExtractor.prepare`).
+
+        Returns:
+            ``(image_shape, extractor)``.
+        """
         for attr in ("latent", "sampling_generator", "image_shape", "latent_dim"):
             if not hasattr(gan, attr):
                 raise ValueError(
@@ -408,9 +419,7 @@ class Evaluator:
                 f"{conditional_only} measure a class-conditional GAN. Received: an unconditional "
                 f"{type(gan).__name__}"
             )
-        num_samples = _checks.positive_int("num_samples", num_samples, minimum=2)
         image_shape = tuple(int(d) for d in gan.image_shape)
-        started = time.time()
         extractor = self._get_extractor(image_shape)
         if not extractor.accepts(image_shape):
             raise ValueError(
@@ -424,6 +433,14 @@ class Evaluator:
                 f"Inception score and mode coverage need class probabilities, which the "
                 f"extractor {extractor.name!r} does not give. Received: metrics={list(self.metrics)}"
             )
+        extractor.prepare()
+        return image_shape, extractor
+
+    def __call__(self, gan, num_samples=5000, seed=0, progress=True):
+        """Evaluates `gan`; see `evaluate` for the report's layout."""
+        num_samples = _checks.positive_int("num_samples", num_samples, minimum=2)
+        started = time.time()
+        image_shape, extractor = self.check(gan)
         ref = self.reference(image_shape, progress)
         recon_opts = dict(self.options.get("reconstruction", {}))
         num_recon = _checks.positive_int(
@@ -583,6 +600,7 @@ def evaluate(
     heldout_split="test",
     num_reference=None,
     options=None,
+    data_options=None,
 ):
     """Evaluates a GAN with several metrics, recording the protocol of each number.
 
@@ -607,6 +625,8 @@ def evaluate(
         num_reference: use only the first N reference images, or None for all.
         options: per-metric options, e.g. ``{"kid": {"subset_size": 500},
             "reconstruction": {"num_images": 50, "steps": 300}}``.
+        data_options: ``resize``, ``skip_corrupt``, ``data_dir``, ``download``
+            of `ganzoo.data.load` for reading `data`.
 
     Returns:
         A JSON-serializable dict::
@@ -629,5 +649,6 @@ def evaluate(
         num_reference=num_reference,
         batch_size=batch_size,
         options=options,
+        data_options=data_options,
     )
     return evaluator(gan, num_samples=num_samples, seed=seed, progress=progress)

@@ -25,9 +25,12 @@ Three extractors ship:
   bilinear interpolation (``tf.image.resize``, no antialiasing), gray is
   repeated to RGB, and the [-1, 1] range is kept (it is what
   `keras.applications.inception_v3.preprocess_input` produces). The ImageNet
-  weights with the top (about 92 MB) are downloaded by Keras on first use and
-  cached in ``~/.keras/models``; without a network that fails, so use it only where a
-  download is possible or the cache is filled. Numbers from Keras' InceptionV3
+  weights with the top (about 92 MB, `INCEPTION_WEIGHTS_FILE`) are looked for in
+  the Keras cache (``$KERAS_HOME/models``, else ``~/.keras/models``) and
+  downloaded there once if missing, when an evaluation starts
+  (`FeatureExtractor.prepare`): offline, a missing file is a FileNotFoundError
+  naming the file and the folder to copy it into, before any image is read or
+  any training step runs. Numbers from Keras' InceptionV3
   are close to, but not identical with, those of the TF1 graph of the original
   FID and IS code: compare only numbers computed with the same extractor.
 
@@ -37,6 +40,7 @@ images with a smaller last batch, so any number of images is fine.
 """
 
 import json
+import os
 import pathlib
 
 import numpy as np
@@ -51,6 +55,13 @@ TWEMOJI_CLASSIFIER_NAME = "twemoji_classifier"
 FEATURE_LAYER = "features"
 INCEPTION_NAME = "inception_v3"
 INCEPTION_SIZE = (299, 299)
+#: The ImageNet weights (with the top) of `keras.applications.InceptionV3`, as Keras names,
+#: fetches and checks them.
+INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
+INCEPTION_WEIGHTS_URL = (
+    "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/" + INCEPTION_WEIGHTS_FILE
+)
+INCEPTION_WEIGHTS_MD5 = "9a0d58056eeedaa3f26cb7ebd46da564"
 
 
 class FeatureExtractor:
@@ -81,6 +92,10 @@ class FeatureExtractor:
     def accepts(self, image_shape):
         """Whether images of ``(H, W, C)`` `image_shape` can go through this extractor."""
         return self.input_shape is None or tuple(image_shape) == tuple(self.input_shape)
+
+    def prepare(self):
+        """Makes sure the extractor can run, before any image is read: here, nothing
+        (subclasses whose weights are found or fetched later check them here)."""
 
     def check(self, images, what="images", known_scale=False):
         """Checks images for this extractor (float, finite, [-1, 1] scale, shape); returns float32.
@@ -348,12 +363,63 @@ def inception_preprocess(images):
     return tf.clip_by_value(x, -1.0, 1.0)
 
 
+def keras_home():
+    """The Keras folder, by Keras' own rule: ``$KERAS_HOME`` if set, else ``~/.keras``
+    (``/tmp/.keras`` when the home folder is not writable); read at each call."""
+    if "KERAS_HOME" in os.environ:
+        return pathlib.Path(os.environ["KERAS_HOME"])
+    home = os.path.expanduser("~")
+    return pathlib.Path(home if os.access(home, os.W_OK) else "/tmp") / ".keras"
+
+
+def inception_weights():
+    """The path of InceptionV3's ImageNet weights, fetched into the Keras cache if missing.
+
+    Looked for as `INCEPTION_WEIGHTS_FILE` in ``<keras_home()>/models`` (and in
+    ``/tmp/.keras/models``, where Keras downloads when the Keras folder is not
+    writable); if absent, downloaded there once by `keras.utils.get_file` (md5
+    checked).
+
+    Returns:
+        A `pathlib.Path` to the ``.h5`` file.
+
+    Raises:
+        FileNotFoundError: the file is missing and could not be downloaded (no
+            network): one line naming the file, the folder it belongs in and
+            where to get it.
+    """
+    import keras
+
+    home = keras_home()
+    folder = home / "models"
+    looked = [folder] + ([pathlib.Path("/tmp/.keras/models")] if not os.access(home, os.W_OK) else [])
+    for candidate in looked:
+        if (candidate / INCEPTION_WEIGHTS_FILE).is_file():
+            return candidate / INCEPTION_WEIGHTS_FILE
+    try:
+        return pathlib.Path(keras.utils.get_file(
+            INCEPTION_WEIGHTS_FILE, INCEPTION_WEIGHTS_URL, cache_subdir="models", cache_dir=str(home),
+            file_hash=INCEPTION_WEIGHTS_MD5,
+        ))
+    except Exception as e:  # noqa: BLE001 - Keras reports a failed fetch as a bare Exception
+        reason = " ".join(str(e).split())
+        setting = os.environ.get("KERAS_HOME")
+        raise FileNotFoundError(
+            f"InceptionV3's ImageNet weights are missing: no {INCEPTION_WEIGHTS_FILE} in {folder} "
+            f"(the Keras cache: $KERAS_HOME/models, else ~/.keras/models), and downloading them "
+            f"failed ({reason[:300]}). On a machine with a network, download {INCEPTION_WEIGHTS_URL} "
+            f"and copy it into {folder}. Received: KERAS_HOME="
+            + (repr(setting) if setting is not None else "unset")
+        ) from e
+
+
 class InceptionV3Extractor(FeatureExtractor):
     """2048-d pool3 features (and 1000-way ImageNet probabilities) of InceptionV3.
 
     One network, InceptionV3 with its top, gives the features (its ``avg_pool``
-    layer) and the probabilities in a single call. It is built, and its ImageNet
-    weights downloaded (once; cached by Keras), only at the first call, and then
+    layer) and the probabilities in a single call. Its ImageNet weights are
+    found (or fetched once) by `prepare`, which an evaluation calls before it
+    reads any image; the network is built from them at the first call and then
     serves every call of this extractor.
     """
 
@@ -366,13 +432,24 @@ class InceptionV3Extractor(FeatureExtractor):
 
     def __init__(self):
         self._net = None
+        self._weights = None
+
+    def prepare(self):
+        """Finds the ImageNet weights (`inception_weights`); returns their path.
+
+        Raises:
+            FileNotFoundError: they are missing and cannot be downloaded.
+        """
+        if self._weights is None:
+            self._weights = inception_weights()
+        return self._weights
 
     def _network(self):
         """``299x299x3 -> [pool3 features, probabilities]``, built at the first call only."""
         import keras
 
         if self._net is None:
-            full = keras.applications.InceptionV3(include_top=True, weights="imagenet")
+            full = keras.applications.InceptionV3(include_top=True, weights=str(self.prepare()))
             self._net = keras.Model(
                 full.inputs[0], [full.get_layer("avg_pool").output, full.outputs[0]]
             )

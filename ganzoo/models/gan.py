@@ -22,6 +22,7 @@ from ganzoo import augment as augment_lib
 from ganzoo import image_scale
 from ganzoo import losses as losses_lib
 from ganzoo import optimizers as optimizers_lib
+from ganzoo.models import run_time_checks
 from ganzoo.networks import inference
 from ganzoo.validation import check_class_ids, check_number, expected_class_ids
 
@@ -52,18 +53,6 @@ def _replica_mean(value):
     if ctx is None or ctx.num_replicas_in_sync == 1:
         return value
     return ctx.all_reduce(tf.distribute.ReduceOp.MEAN, value)
-
-
-def _run_time_check(condition, template, *values):
-    """An in-graph assertion whose message is `template` with `values` filled in.
-
-    For checks that cannot be made while tracing (a batch dimension or label
-    values known only at run time): `fit` stops with an InvalidArgumentError
-    whose message holds the same text as the ValueError of the static check.
-    (Under XLA, TensorFlow compiles assertions to no-ops.)
-    """
-    message = tf.strings.format(template, list(values)) if values else template
-    return tf.debugging.Assert(condition, [message], summarize=1)
 
 
 def _after(checks, *tensors):
@@ -423,9 +412,9 @@ class GAN(keras.Model):
             jit_compile = _num_replicas() == 1 and not _on_accelerator_free_host()
         elif jit_compile and _num_replicas() > 1 and _on_cpus():
             raise ValueError(
-                "XLA (jit_compile=True) fails under a multi-replica strategy on CPUs "
+                "XLA (jit_compile=True, --xla on) fails under a multi-replica strategy on CPUs "
                 "(TensorFlow cannot place the compiled step's resources across CPU "
-                "devices); use jit_compile='auto' or False. Received: jit_compile=True "
+                "devices); use jit_compile='auto' or False (--xla auto/off). Received: jit_compile=True "
                 f"with {_num_replicas()} CPU replicas"
             )
         d_spec = d_optimizer if d_optimizer is not None else self.optimizer_settings["d"]
@@ -555,7 +544,7 @@ class GAN(keras.Model):
         tracing `train_step`, and under XLA (``jit_compile``) TensorFlow
         compiles in-graph assertions to no-ops. Checking in `tf.data`, outside
         the compiled step, catches them with any ``jit_compile``: the same
-        messages, raised as InvalidArgumentError by the input iterator.
+        messages, raised by `fit` as ValueErrors (`run_time_checks`).
         """
         spec = dataset.element_spec
         image_spec = spec[0] if isinstance(spec, (tuple, list)) else spec
@@ -610,7 +599,7 @@ class GAN(keras.Model):
         )
 
     def _run_time_check(self, condition, template, *values):
-        """`_run_time_check`, except while tracing an XLA-compiled step.
+        """`run_time_checks.assertion`, except while tracing an XLA-compiled step.
 
         XLA has no kernel for the string formatting of the message and compiles
         assertions to no-ops anyway; under ``jit_compile`` the same checks run
@@ -618,7 +607,7 @@ class GAN(keras.Model):
         """
         if self._tracing_xla_step:
             return tf.no_op()
-        return _run_time_check(condition, template, *values)
+        return run_time_checks.assertion(condition, template, *values)
 
     def _batch_message(self, n):
         return (
@@ -1168,6 +1157,7 @@ class GAN(keras.Model):
 
     # --- fit with up-front checks ------------------------------------------
 
+    @run_time_checks.raises_value_errors
     def fit(self, x=None, y=None, **kwargs):
         """`keras.Model.fit`, after checking the first batch of the data.
 
@@ -1181,9 +1171,9 @@ class GAN(keras.Model):
         (and over the replicas). Batch sizes and labels known only at run time
         are checked by assertions in the input pipeline of a `tf.data.Dataset`
         (so also under XLA, which drops in-graph assertions) and in
-        `train_step` (generators); they stop `fit` with an
-        InvalidArgumentError carrying the same message, before any update of
-        that step.
+        `train_step` (generators); they stop `fit` with a ValueError carrying
+        the same message (TensorFlow's InvalidArgumentError as its cause),
+        before any update of that step.
         """
         self._check_first_batch(x, y, kwargs.get("batch_size"))
         if not (isinstance(x, np.ndarray) or tf.is_tensor(x)):
