@@ -739,12 +739,16 @@ def test_export_name_no_warmup_and_overwrite(tmp_path, capsys):
     assert sorted(p.name for p in (serving / "digits").iterdir()) == ["1"]  # no temporary left
 
 
-def test_evaluate_records_split_extractor_and_reconstruction_settings(tmp_path):
+def test_evaluate_records_split_extractor_and_reconstruction_settings(tmp_path, capsys):
     report_path = tmp_path / "eval.json"
-    assert main(["evaluate", "dcgan_mnist", "--pretrained", "--metrics", "fid,recon", "--num-samples", "80",
-                 "--split", "test", "--heldout-split", "train", "--extractor", "mnist_5k_classifier",
-                 "--recon-images", "3", "--recon-steps", "2", "--out", str(report_path), "--no-progress"]) == 0
+    with pytest.warns(UserWarning, match="KID: subset_size=1000 is larger"):
+        assert main(["evaluate", "dcgan_mnist", "--pretrained", "--metrics", "fid,kid,recon", "--num-samples",
+                     "80", "--split", "test", "--heldout-split", "train", "--extractor", "mnist_5k_classifier",
+                     "--recon-images", "3", "--recon-steps", "2", "--out", str(report_path), "--no-progress"]) == 0
     report = json.loads(report_path.read_text())
+    # KID's unit is printed with it (raw, not x1000) and recorded in its protocol
+    assert re.search(r"\n  kid +[-0-9.e]+  \(raw MMD\^2 \(not x1000\)\)\n", capsys.readouterr().out)
+    assert report["metrics"]["kid"]["protocol"]["params"]["unit"] == "raw MMD^2 (not x1000)"
     protocol = report["protocol"]
     assert protocol["reference"] == "mnist_5k" and protocol["split"] == "test"
     assert protocol["num_reference"] == 500  # mnist_5k's test split (train: 4,500)

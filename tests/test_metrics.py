@@ -13,7 +13,7 @@ import tensorflow as tf
 from ganzoo import metrics
 from ganzoo.metrics import extractors
 from ganzoo.metrics.frechet import FeatureStats, fid_from_stats, frechet_distance, sqrtm_product
-from ganzoo.metrics.kernel_distance import mmd2_unbiased, polynomial_kernel
+from ganzoo.metrics.kernel_distance import KID_UNIT, mmd2_unbiased, polynomial_kernel
 from conftest import as_dataset, real_batch, tiny_model
 
 
@@ -188,6 +188,16 @@ def test_kid_is_unbiased_near_zero_for_one_distribution_and_positive_when_shifte
     biased = k_xx.mean() + k_yy.mean() - 2 * k_xy.mean()
     assert biased > 0.03
     assert same["subset_size"] == 200 and same["num_subsets"] == 50 and same["kernel"] == "(x.y/d + 1)^3"
+
+
+def test_kid_is_the_raw_mmd2_not_times_1000_and_says_so():
+    # The cards' 0.21 and the small-data table's 20.45 are on one scale: the unbiased MMD^2
+    # itself. One subset of every row is a permutation of each set: the same MMD^2.
+    a = gaussian(40, [0] * 4, [1] * 4, seed=10)
+    b = gaussian(40, [0.3] * 4, [1] * 4, seed=11)
+    result = metrics.kid(a, b, subset_size=40, num_subsets=1)
+    assert result["kid"] == pytest.approx(mmd2_unbiased(a, b), rel=1e-9)
+    assert result["unit"] == KID_UNIT == "raw MMD^2 (not x1000)"
 
 
 def test_kid_reduces_oversized_subsets_with_a_warning():
@@ -640,6 +650,7 @@ def test_evaluate_report_records_protocol_and_is_json(tiny_gan):
     counts = (fid["reference"], fid["split"], fid["num_generated"], fid["num_reference"])
     assert counts == ("mnist_5k", "train", 200, 300)
     assert report["metrics"]["kid"]["protocol"]["params"]["subset_size"] == 100
+    assert report["metrics"]["kid"]["protocol"]["params"]["unit"] == KID_UNIT  # raw, not x1000
     recon = report["metrics"]["reconstruction"]["protocol"]
     assert (recon["split"], recon["num_reference"], recon["params"]["steps"]) == ("test", 4, 10)
     assert report["metrics"]["mode_coverage"]["num_modes"] == 10

@@ -17,6 +17,8 @@ Protocol (recorded in every report):
 * **Extractor**: "auto" picks the offline MNIST classifier for 28x28x1 images
   (no resizing) and InceptionV3 (bilinear resize to 299x299) otherwise; see
   `ganzoo.metrics.extractors`.
+* **Units**: KID is the raw MMD^2, not x1000 (recorded as the KID protocol's
+  ``params.unit``; see `ganzoo.metrics.kernel_distance`).
 
 Metric names (aliases in brackets): ``fid``, ``kid``, ``inception_score``
 (``is``), ``precision_recall`` (``pr``), ``mode_coverage`` (``modes``),
@@ -614,7 +616,8 @@ def evaluate(
                           "split", "num_generated", "num_reference", "seed",
                           "sampling", ...},
              "metrics": {"fid": {"fid": 3.1, "protocol": {..., "params": {...}}},
-                         "kid": {"kid": ..., "kid_std": ..., "protocol": ...}, ...},
+                         "kid": {"kid": ..., "kid_std": ...,   # raw MMD^2, not x1000
+                                 "protocol": {..., "params": {"unit": ..., ...}}}, ...},
              "summary": {"fid": 3.1, "kid": ..., "precision": ..., ...},
              "seconds": 12.3}
     """
