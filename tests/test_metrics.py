@@ -849,6 +849,20 @@ def test_conditional_accuracy_and_intra_fid_on_real_digits_of_the_requested_or_w
     assert right["metrics"]["data_copying"]["protocol"]["heldout_data"] == "mnist_5k:test"
 
 
+def test_intra_fid_warns_once_not_once_per_class_about_singular_covariances():
+    # 20 samples per class against 64-d features: every class's covariance is singular. One
+    # warning says so for all ten classes (it was repeated for each class, and for each side).
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        metrics.evaluate(_DigitLookupGAN(0), metrics="intra_fid", num_samples=200, progress=False)
+    singular = [str(w.message) for w in caught if "singular" in str(w.message)]
+    assert len(singular) == 1, singular
+    assert singular[0].startswith("intra_fid: in 10 of 10 classes the samples (fewest: 20)")
+    assert "use at least 65 of each per class" in singular[0]
+
+
 def test_conditional_metrics_refuse_an_unconditional_gan(tiny_gan):
     with pytest.raises(ValueError, match="class-conditional GAN"):
         metrics.evaluate(tiny_gan, metrics="intra_fid", num_samples=10, progress=False)
