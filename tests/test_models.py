@@ -129,6 +129,36 @@ def test_conditional_generate_uses_the_given_labels():
     assert np.isfinite(history.history["d_loss"][0])
 
 
+def test_the_ema_generator_has_its_own_name_and_saved_files_load_as_before(tmp_path):
+    gan = tiny_model("sngan_projection_mnist", ema_decay=0.9)
+    gan.ema_generator.set_weights([w * 0.5 + 0.01 for w in gan.generator.get_weights()])
+    names = [layer.name for layer in gan.layers]
+    assert names == [gan.generator.name, gan.discriminator.name, gan.generator.name + "_ema"]
+    # What a .keras file (or a pretrained folder) holds does not name the EMA generator: the
+    # GAN's config rebuilds it, and the weights are keyed by attribute paths. So files saved
+    # before it had its own name load the same.
+    ema_name = gan.ema_generator.name
+    config = gan.get_config()
+    assert ema_name not in str(config)
+    again = type(gan).from_config(config)
+    assert [layer.name for layer in again.layers] == names
+    gan.save(tmp_path / "gan.keras")
+    import h5py
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "gan.keras") as archive:
+        assert ema_name not in archive.read("config.json").decode()
+        (tmp_path / "w.h5").write_bytes(archive.read("model.weights.h5"))
+    with h5py.File(tmp_path / "w.h5", "r") as weights:
+        assert {"generator", "discriminator", "ema_generator"} <= set(weights)
+        keys = []
+        weights.visit(keys.append)
+    assert not [k for k in keys if gan.generator.name in k]
+    loaded = keras.models.load_model(tmp_path / "gan.keras")
+    assert [layer.name for layer in loaded.layers] == names
+    np.testing.assert_array_equal(loaded.generate(4, seed=3), gan.generate(4, seed=3))
+
+
 def test_overrides_change_shapes():
     gan = ganzoo.create_model(
         "dcgan_mnist", compile=False, image_shape=(32, 32, 3), latent_dim=16,

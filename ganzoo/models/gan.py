@@ -107,8 +107,9 @@ class GAN(keras.Model):
         ema_decay: if set (e.g. 0.999), keep ``ema_generator``, an exponential
             moving average of the generator's weights updated after every
             generator step (Yazici et al. 2019, "The Unusual Effectiveness of
-            Averaging in GAN Training", arXiv:1806.04498); `generate` and the
-            export then use it. BatchNorm moving statistics are averaged with
+            Averaging in GAN Training", arXiv:1806.04498), named
+            ``<generator name>_ema``; `generate` and the export then use it
+            (``gan(z)`` and `predict` keep the raw generator). BatchNorm moving statistics are averaged with
             the same decay as the weights, so they cover the same window of
             steps (and are copied, like the weights, before ``ema_start``).
         ema_start: generator steps during which the EMA generator is a copy of
@@ -283,9 +284,10 @@ class GAN(keras.Model):
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.ema_generator = None
         if self.ema_decay is not None:
-            self.ema_generator = keras.saving.deserialize_keras_object(
-                keras.saving.serialize_keras_object(generator)
-            )
+            config = keras.saving.serialize_keras_object(generator)
+            if "name" in config.get("config", {}):  # summary() tells the two apart
+                config["config"]["name"] = f"{generator.name}_ema"
+            self.ema_generator = keras.saving.deserialize_keras_object(config)
             self.ema_generator.set_weights(generator.get_weights())
             self.ema_generator.trainable = False
         extra = [n for n, on in (("r1", self.r1_weight), ("r2", self.r2_weight),
