@@ -248,6 +248,15 @@ def test_generate_and_evaluate_refuse_bad_labels(cgan):
         cgan.generate(4, seed=0, labels=[1, 2, 3])
     with pytest.raises(ValueError, match=r"unconditional.*Received: labels of shape \(2,\)"):
         tiny_model("dcgan_mnist").generate(2, labels=[0, 1])
+    # one int for every image: out of range, negative, float or bool as for an array
+    with pytest.raises(ValueError, match=r"\(3,\) in \[0, 10\)\. Received: labels in \[10, 10\]"):
+        cgan.generate(3, seed=0, labels=10)
+    with pytest.raises(ValueError, match=r"Received: labels in \[-1, -1\]"):
+        cgan.generate(3, seed=0, labels=-1)
+    with pytest.raises(ValueError, match=r"Received: labels of dtype float64 and shape \(3,\)"):
+        cgan.generate(3, seed=0, labels=3.0)
+    with pytest.raises(ValueError, match=r"Received: labels of dtype bool"):
+        cgan.generate(3, seed=0, labels=True)
     # Keras evaluate (test_step) checks them too
     with pytest.raises(ValueError, match=r"Received: labels of shape \(8, 10\)"):
         cgan.evaluate(tf.data.Dataset.from_tensors((_images(), np.eye(10, dtype="int32")[:8])), verbose=0)

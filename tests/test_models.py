@@ -124,6 +124,10 @@ def test_conditional_generate_uses_the_given_labels():
     # default labels cycle through the classes
     np.testing.assert_allclose(gan.generate(3, seed=0), gan.generator(
         [gan.latent(3, seed=0), tf.constant([0, 1, 2])], training=False), atol=1e-6)
+    # one int is one class for every image, as `ganzoo sample --class K`
+    np.testing.assert_array_equal(gan.generate(3, seed=0, labels=2), gan.generate(3, seed=0, labels=[2, 2, 2]))
+    np.testing.assert_array_equal(gan.generate(2, seed=0, labels=np.int64(1)),
+                                  gan.generate(2, seed=0, labels=[1, 1]))
     # and a conditional GAN trains on (images, labels)
     history = gan.fit(as_dataset(real_batch(gan)), epochs=1, verbose=0)
     assert np.isfinite(history.history["d_loss"][0])

@@ -1133,8 +1133,9 @@ class GAN(keras.Model):
             seed: int for reproducible samples (same seed -> same images), or
                 None for fresh randomness; not with `z`.
             labels: for a conditional GAN, int class ids (num,) in
-                ``[0, num_classes)``; default ``arange(num) % num_classes``.
-                One-hot, float or out-of-range labels raise a ValueError.
+                ``[0, num_classes)``, or one int for every image; default
+                ``arange(num) % num_classes``. One-hot, float or out-of-range
+                labels raise a ValueError.
             batch_size: images per generator call (a compiled call; the last
                 batch holds the remainder).
             z: your own latent vectors, float (n, latent_dim), e.g. an
@@ -1153,6 +1154,8 @@ class GAN(keras.Model):
         if self.num_classes is not None:
             if labels is None:
                 labels = np.arange(num) % self.num_classes
+            elif np.ndim(labels) == 0:  # one class for every image, as `ganzoo sample --class K`
+                labels = np.full(num, labels)
             labels = check_class_ids(labels, self.num_classes, num=num, what="labels")
         elif labels is not None:
             raise ValueError(
