@@ -200,6 +200,21 @@ def test_kid_is_the_raw_mmd2_not_times_1000_and_says_so():
     assert result["unit"] == KID_UNIT == "raw MMD^2 (not x1000)"
 
 
+def test_metric_warnings_point_at_the_callers_line_not_inside_ganzoo():
+    # A warning shows the file and line it is attributed to: the user's call, however deep in
+    # ganzoo it was raised (fid -> fid_from_stats -> the sample-count check; evaluate -> kid).
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        metrics.fid(gaussian(5, [0] * 8, [1] * 8, 0), gaussian(50, [0] * 8, [1] * 8, 1))
+        metrics.kid(gaussian(30, [0] * 3, [1] * 3, 2), np.ones((40, 3)), subset_size=100, num_subsets=2)
+        metrics.evaluate(tiny_model("dcgan_mnist"), data=np.zeros((40, 28, 28, 1), "float32") - 0.5,
+                         metrics="kid", num_samples=30, progress=False, options={"kid": {"num_subsets": 2}})
+    assert [str(w.message)[:4] for w in caught] == ["FID:", "KID:", "KID:"]
+    assert [w.filename for w in caught] == [__file__] * 3
+
+
 def test_kid_reduces_oversized_subsets_with_a_warning():
     with pytest.warns(UserWarning, match="using subsets of 30"):
         result = metrics.kid(
@@ -859,6 +874,7 @@ def test_intra_fid_warns_once_not_once_per_class_about_singular_covariances():
         metrics.evaluate(_DigitLookupGAN(0), metrics="intra_fid", num_samples=200, progress=False)
     singular = [str(w.message) for w in caught if "singular" in str(w.message)]
     assert len(singular) == 1, singular
+    assert [w.filename for w in caught if "singular" in str(w.message)] == [__file__]  # the caller's line
     assert singular[0].startswith("intra_fid: in 10 of 10 classes the samples (fewest: 20)")
     assert "use at least 65 of each per class" in singular[0]
 

@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 
+from ganzoo.metrics import _checks
 from ganzoo.metrics.frechet import fid as fid_features
 from ganzoo.validation import check_class_ids
 
@@ -75,13 +76,11 @@ def intra_fid(feats, ref_feats, ref_labels, num_classes, **opts):
             warnings.filterwarnings("ignore", message="FID: .*covariance is singular", category=UserWarning)
             per_class.append(float(fid_features(mine, theirs, **opts)["fid"]))
     if small:
-        warnings.warn(
+        _checks.warn(
             f"intra_fid: in {len(small)} of {num_classes} classes the samples (fewest: "
             f"{min(m for m, _ in small)}) or the reference images (fewest: {min(r for _, r in small)}) "
             f"are not more than the {dim} feature dimensions, so the class's covariance is singular "
             f"and its FID unreliable and biased upwards; use at least {dim + 1} of each per class "
-            f"(preferably 10x more: num_samples >= {10 * (dim + 1) * num_classes}).",
-            UserWarning,
-            stacklevel=3,
+            f"(preferably 10x more: num_samples >= {10 * (dim + 1) * num_classes})."
         )
     return {"intra_fid": float(np.mean(per_class)), "per_class": per_class}

@@ -29,8 +29,6 @@ while the offline MNIST classifier's 64-d features give raw KIDs of 0.15-2.2
 for the shipped models and 4-30 for short runs; the two are not comparable.
 """
 
-import warnings
-
 import numpy as np
 
 from ganzoo.metrics import _checks
@@ -107,11 +105,9 @@ def kid(
     num_subsets = _checks.positive_int("num_subsets", num_subsets)
     smallest = min(a.shape[0], b.shape[0])
     if subset_size > smallest:
-        warnings.warn(
+        _checks.warn(
             f"KID: subset_size={subset_size} is larger than the smaller set ({smallest} "
-            f"samples); using subsets of {smallest}.",
-            UserWarning,
-            stacklevel=2,
+            f"samples); using subsets of {smallest}."
         )
         subset_size = smallest
     rng = np.random.default_rng(seed)
