@@ -153,7 +153,7 @@ def run_side(side, args, evaluator):
 
 
 def markdown(records):
-    lines = ["| side | recipe | generator steps in budget | FID | KID | precision | recall | modes | KL |",
+    lines = ["| side | recipe | generator steps in budget | FID | KID (raw) | precision | recall | modes | KL |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in records:
         s, modes = r["summary"], r["metrics"]["mode_coverage"]

@@ -139,7 +139,7 @@ def wall_text(r):
 
 
 def markdown(records):
-    lines = ["| configuration | what it turns on | FID | KID | precision | recall | modes hit | KL(modes) "
+    lines = ["| configuration | what it turns on | FID | KID (raw) | precision | recall | modes hit | KL(modes) "
              "| wall time |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in records:

@@ -18,9 +18,13 @@ exactly ``gan.generate(num, seed)``: the same stateless latent vectors
 (`ganzoo.GAN.latent`) and, for conditional models, the same default labels
 ``arange(num) % num_classes``. ``serving_default`` and ``generate`` run the
 sampling generator (the EMA generator when the model has one). Every
-signature checks its request inside the graph: a batch or ``num`` outside [1, max_num], a wrong latent size or image
-shape, or a label outside [0, num_classes) fails with INVALID_ARGUMENT before
-any large tensor is allocated.
+signature checks every input of its request inside the graph
+(`ganzoo.export_checks`), in this order: the rank and fixed dimensions
+(``z`` (batch, latent_dim), images (batch, H, W, C), labels (batch,), ``num``
+and ``seed`` scalars), then a batch or ``num`` in [1, max_num] and one label
+per item, then the values (``z`` and images finite, images in [-1, 1] up to
+`ganzoo.image_scale.MARGIN`, labels in [0, num_classes)). A bad request fails
+with INVALID_ARGUMENT naming the input, before any large tensor is allocated.
 
 Each version directory also holds ``assets.extra/tf_serving_warmup_requests``:
 one `PredictionLog` record per signature, which the model server replays
@@ -101,64 +105,6 @@ def check_model_name(name):
 # --- the SavedModel ---------------------------------------------------------
 
 
-def _check_batch(tensor, what, max_num):
-    """In-graph assertions that `tensor`'s batch size is in [1, max_num]."""
-    import tensorflow as tf
-
-    batch = tf.shape(tensor)[0]
-    return [
-        tf.debugging.assert_greater_equal(
-            batch, 1, message=f"{what}: the batch must hold at least 1 item"
-        ),
-        tf.debugging.assert_less_equal(
-            batch,
-            max_num,
-            message=f"{what}: the batch must hold at most max_num={max_num} items",
-        ),
-    ]
-
-
-def _check_trailing_shape(tensor, shape, what):
-    """In-graph assertion that `tensor` is (batch, *shape)."""
-    import tensorflow as tf
-
-    return [
-        tf.debugging.assert_equal(
-            tf.shape(tensor)[1:],
-            tf.constant(list(shape), dtype=tf.int32),
-            message=f"{what}: expected shape (batch, {', '.join(map(str, shape))})",
-        )
-    ]
-
-
-def _check_labels(labels, batch_of, num_classes, what):
-    """In-graph assertions: one label per item of `batch_of`, each in [0, num_classes)."""
-    import tensorflow as tf
-
-    return [
-        tf.debugging.assert_equal(
-            tf.shape(labels)[0],
-            tf.shape(batch_of)[0],
-            message=f"{what}: expected one label per item",
-        ),
-        tf.debugging.assert_greater_equal(
-            labels, 0, message=f"{what}: labels must be in [0, {num_classes})"
-        ),
-        tf.debugging.assert_less(
-            labels, num_classes, message=f"{what}: labels must be in [0, {num_classes})"
-        ),
-    ]
-
-
-def _after(checks, *tensors):
-    """`tensors`, made to depend on `checks` (so nothing runs before them)."""
-    import tensorflow as tf
-
-    with tf.control_dependencies(checks):
-        out = tuple(tf.identity(t) for t in tensors)
-    return out if len(out) > 1 else out[0]
-
-
 def _to_uint8(images):
     """Float images in [-1, 1] -> uint8, like `ganzoo.images.to_uint8`."""
     import tensorflow as tf
@@ -180,6 +126,8 @@ def build_archive(gan, max_num=DEFAULT_MAX_NUM):
     import keras
     import tensorflow as tf
 
+    from ganzoo import export_checks
+
     generator = gan.sampling_generator
     discriminator = gan.discriminator
     latent_dim = int(gan.latent_dim)
@@ -199,51 +147,50 @@ def build_archive(gan, max_num=DEFAULT_MAX_NUM):
     images_spec = tf.TensorSpec([None, *image_shape], tf.float32, name="images")
     labels_spec = tf.TensorSpec([None], tf.int32, name="labels")
 
-    def check_z(z):
-        return _check_batch(z, "z", max_num) + _check_trailing_shape(z, (latent_dim,), "z")
+    def checked(x, name, dims, meaning, labels, values):
+        """`x` (and `labels`) after `export_checks`: shapes first, then sizes, then values."""
+        chain = export_checks.Chain(max_num)
+        chain.shape(x, name, dims, meaning)
+        if labels is not None:
+            chain.shape(labels, "labels", (None,), "(batch,)")
+        chain.batch(x, name)
+        if labels is not None:
+            chain.one_label_per_item(labels, x, "labels", name)
+        values(chain, x)
+        if labels is None:
+            return chain.guard(x), None
+        chain.class_ids(labels, "labels", num_classes)
+        return chain.guard(x, labels)
 
-    def check_images(images):
-        return _check_batch(images, "images", max_num) + _check_trailing_shape(
-            images, image_shape, "images"
-        )
+    def z_values(chain, z):
+        chain.finite(z, "z")
+
+    def image_values(chain, images):
+        chain.finite(images, "images")
+        chain.signed_range(images, "images")
+
+    def serving_default(z, labels=None):
+        z, labels = checked(z, "z", (None, latent_dim), "(batch, latent_dim)", labels, z_values)
+        return {"images": run_generator(z, labels)}
+
+    def discriminate(images, labels=None):
+        images, labels = checked(images, "images", (None, *image_shape), "(batch, H, W, C)", labels,
+                                 image_values)
+        return {"logits": run_discriminator(images, labels)}
 
     if conditional:
-
-        def serving_default(z, labels):
-            z, labels = _after(
-                check_z(z) + _check_labels(labels, z, num_classes, "labels"), z, labels
-            )
-            return {"images": run_generator(z, labels)}
-
-        def discriminate(images, labels):
-            images, labels = _after(
-                check_images(images) + _check_labels(labels, images, num_classes, "labels"),
-                images,
-                labels,
-            )
-            return {"logits": run_discriminator(images, labels)}
-
         z_signature = [z_spec, labels_spec]
         images_signature = [images_spec, labels_spec]
     else:
-
-        def serving_default(z):
-            return {"images": run_generator(_after(check_z(z), z), None)}
-
-        def discriminate(images):
-            return {"logits": run_discriminator(_after(check_images(images), images), None)}
-
         z_signature = [z_spec]
         images_signature = [images_spec]
 
     def generate(num, seed):
-        checks = [
-            tf.debugging.assert_greater_equal(num, 1, message="num must be at least 1"),
-            tf.debugging.assert_less_equal(
-                num, max_num, message=f"num must be at most max_num={max_num}"
-            ),
-        ]
-        num = _after(checks, num)
+        chain = export_checks.Chain(max_num)
+        chain.shape(num, "num", (), "one int32 number")
+        chain.shape(seed, "seed", (), "one int64 number")
+        chain.count(num, "num")
+        num, seed = chain.guard(num, seed)
         # The same stateless draw as GAN.latent(num, seed).
         z = tf.random.stateless_normal(
             tf.stack([num, latent_dim]),

@@ -113,3 +113,40 @@ def check_choice(value, arg_name, choices, owner):
             f"`{arg_name}` of {owner} must be one of {sorted(choices)}. "
             f"Received: {arg_name}={value!r}"
         )
+
+
+def check_latent(z, latent_dim, num=None, seed=None):
+    """Checks latent vectors given to ``GAN.generate(z=...)``; returns them as float32 ``(n, latent_dim)``.
+
+    Args:
+        z: array-like of real numbers, shape ``(n, latent_dim)`` with n >= 1,
+            all finite.
+        latent_dim: the model's latent size.
+        num: the ``num`` passed with `z`: None or ``n``.
+        seed: the ``seed`` passed with `z`: must be None (`z` replaces the
+            seeded draw).
+
+    Raises:
+        ValueError: naming what is wrong, what was expected and what was received.
+    """
+    arr = np.asarray(z)
+    expected = f"(n, latent_dim) = (n, {int(latent_dim)})"
+    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise ValueError(f"z must be real numbers of shape {expected}. Received: z of dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[1] != latent_dim or arr.shape[0] < 1:
+        hint = " (one latent vector: pass z[None])" if arr.shape == (latent_dim,) else ""
+        raise ValueError(f"z must have shape {expected}{hint}. Received: z of shape {arr.shape}")
+    bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+    if bad:
+        raise ValueError(f"z must be finite (no NaN or infinity). Received: {bad} non-finite values in z")
+    if seed is not None:
+        raise ValueError(
+            "seed draws the latent vectors and z gives them: pass one of the two. "
+            f"Received: seed={seed!r} and z of shape {arr.shape}"
+        )
+    if num is not None and (isinstance(num, bool) or num != arr.shape[0]):
+        raise ValueError(
+            "num must be the number of latent vectors in z (or be left out). "
+            f"Received: num={num!r} and z of shape {arr.shape}"
+        )
+    return arr.astype(np.float32)

@@ -445,6 +445,31 @@ def test_list_prints_no_tensorflow_startup_lines():
     assert out.stderr == ""
 
 
+def test_version_prints_the_package_version(capsys):
+    from importlib import metadata
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out == f"ganzoo {metadata.version('ganzoo')}\n"
+
+
+@pytest.mark.parametrize("argv", [["list"], ["--version"]], ids=["command", "version"])
+def test_a_reader_closing_the_pipe_early_is_a_normal_end(argv):
+    # `ganzoo list | head -1`: the reader is gone before ganzoo writes (its end of the pipe is
+    # closed at once), so every write to stdout fails with EPIPE.
+    base = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "GANZOO_VERBOSE")}
+    proc = subprocess.Popen([sys.executable, "-m", "ganzoo.cli", *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=base)
+    proc.stdout.close()
+    try:
+        err = proc.communicate(timeout=300)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and err == "", err  # no "Broken pipe", no "Exception ignored"
+
+
 def test_the_startup_line_pattern_matches_what_tensorflow_prints():
     # Offline copies of lines TensorFlow 2.21 prints at start-up on a CPU-only machine.
     for line in ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
@@ -948,10 +973,14 @@ def test_export_name_no_warmup_and_overwrite(tmp_path, capsys):
 
 def test_evaluate_records_split_extractor_and_reconstruction_settings(tmp_path, capsys):
     report_path = tmp_path / "eval.json"
-    assert main(["evaluate", "dcgan_mnist", "--pretrained", "--metrics", "fid,recon", "--num-samples", "80",
-                 "--split", "test", "--heldout-split", "train", "--extractor", "mnist_5k_classifier",
-                 "--recon-images", "3", "--recon-steps", "2", "--out", str(report_path), "--no-progress"]) == 0
+    with pytest.warns(UserWarning, match="KID: subset_size=1000 is larger"):
+        assert main(["evaluate", "dcgan_mnist", "--pretrained", "--metrics", "fid,kid,recon", "--num-samples",
+                     "80", "--split", "test", "--heldout-split", "train", "--extractor", "mnist_5k_classifier",
+                     "--recon-images", "3", "--recon-steps", "2", "--out", str(report_path), "--no-progress"]) == 0
     report = json.loads(report_path.read_text())
+    # KID's unit is printed with it (raw, not x1000) and recorded in its protocol
+    assert re.search(r"\n  kid +[-0-9.e]+  \(raw MMD\^2 \(not x1000\)\)\n", capsys.readouterr().out)
+    assert report["metrics"]["kid"]["protocol"]["params"]["unit"] == "raw MMD^2 (not x1000)"
     protocol = report["protocol"]
     assert protocol["reference"] == "mnist_5k" and protocol["split"] == "test"
     assert protocol["num_reference"] == 500  # mnist_5k's test split (train: 4,500)

@@ -37,7 +37,7 @@ TOL = 1e-5
 
 # Runs in a fresh interpreter that imports TensorFlow and the serving protos, never ganzoo.
 FRESH_PROCESS = r'''
-import json, sys
+import json, re, sys
 import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import config_pb2
@@ -49,10 +49,12 @@ report = {}
 
 
 def error_of(fn):
+    """None, or [type name, ganzoo's assertion text (else the error's first 300 characters)]."""
     try:
         fn()
-    except Exception as e:  # report the type; the process must survive
-        return type(e).__name__
+    except Exception as e:  # report it; the process must survive
+        found = re.search(r"assertion failed: \[(.*?)\]\s*(\n|$)", str(e))
+        return [type(e).__name__, found.group(1) if found else str(e)[:300]]
     return None
 
 
@@ -133,11 +135,33 @@ for item in manifest:
         "z_batch_over_max": lambda: sigs["serving_default"](z=tf.zeros([m + 1, L]), **labels(m + 1)),
         "images_wrong_shape": lambda: sigs["discriminate"](images=tf.zeros([2, 5, 5, 1]), **labels(2)),
     }
+    H, W, C = inp["images"].shape[1:]
+    disc = lambda images, n: sigs["discriminate"](images=images, **labels(n))
+    bad.update({
+        # a rank-1 z longer than max_num: its shape is the problem, not the batch size
+        "z_rank1": lambda: sigs["serving_default"](z=tf.zeros([m + L]), **labels(1)),
+        "z_one_vector": lambda: sigs["serving_default"](z=tf.zeros([L]), **labels(1)),
+        "z_rank3": lambda: sigs["serving_default"](z=tf.zeros([2, L, 1]), **labels(2)),
+        "z_nan": lambda: sigs["serving_default"](z=tf.fill([2, L], float("nan")), **labels(2)),
+        "num_not_scalar": lambda: sigs["generate"](num=tf.constant([2]), seed=tf.constant(0, tf.int64)),
+        "seed_not_scalar": lambda: sigs["generate"](num=tf.constant(2), seed=tf.constant([0, 1], tf.int64)),
+        "images_out_of_range": lambda: disc(tf.fill([1, H, W, C], 200.0), 1),
+        "images_nan": lambda: disc(tf.fill([1, H, W, C], float("nan")), 1),
+        "images_rank3": lambda: disc(tf.zeros([H, W, C]), 1),
+    })
     if cond:
         bad["labels_out_of_range"] = lambda: sigs["serving_default"](
             z=tf.zeros([2, L]), labels=tf.constant([0, 99], tf.int32))
+        bad["labels_rank2"] = lambda: sigs["serving_default"](z=tf.zeros([2, L]), labels=tf.zeros([2, 1], tf.int32))
+        bad["labels_scalar"] = lambda: sigs["serving_default"](z=tf.zeros([1, L]), labels=tf.constant(0))
+        bad["labels_count"] = lambda: sigs["serving_default"](z=tf.zeros([2, L]), labels=tf.zeros([3], tf.int32))
+        bad["discriminate_labels_out_of_range"] = lambda: sigs["discriminate"](
+            images=tf.zeros([2, H, W, C]), labels=tf.constant([-1, 0], tf.int32))
     r["bad"] = {k: error_of(f) for k, f in bad.items()}
     r["alive_after_errors"] = error_of(lambda: gen(1)) is None
+    # within the margin of [-1, 1] (ganzoo.image_scale.MARGIN = 1e-3): accepted
+    edge = tf.reshape(tf.where(tf.range(H * W * C) % 2 == 0, 1.0009, -1.0009), [1, H, W, C])
+    r["margin_accepted"] = error_of(lambda: disc(edge, 1))
 
     if item["session_check"]:
         z = inp["z"]
@@ -148,7 +172,12 @@ for item in manifest:
             "z_wrong_dtype": ("serving_default", {"z": z.astype("float64"), **extra}),
             "num_over_max": ("generate", {"num": np.int32(m + 1), "seed": np.int64(0)}),
             "num_huge": ("generate", {"num": np.int32(2**31 - 1), "seed": np.int64(0)}),
-            "num_not_scalar": ("generate", {"num": np.array([1], "int32"), "seed": np.int64(0)}),
+            "num_not_scalar": ("generate", {"num": np.array([2], "int32"), "seed": np.int64(0)}),
+            "seed_not_scalar": ("generate", {"num": np.int32(1), "seed": np.array([0, 1], "int64")}),
+            "z_rank1": ("serving_default", {"z": np.zeros(m + L, "float32"),
+                                            **({"labels": np.zeros(1, "int32")} if cond else {})}),
+            "images_out_of_range": ("discriminate", {"images": np.full((1, *inp["images"].shape[1:]), 200, "float32"),
+                                                     **({"labels": np.zeros(1, "int32")} if cond else {})}),
             "seed_wrong_dtype": ("generate", {"num": np.int32(1), "seed": np.float32(0)}),
             "images_wrong_shape": ("discriminate", {"images": np.zeros((2, 7, 7, 1), "float32"),
                                                     **({"labels": np.zeros(2, "int32")} if cond else {})}),
@@ -356,22 +385,68 @@ def test_warmup_records_match_the_signatures(exported, key):
         assert w["error"] is None  # the server can replay it
 
 
+# What each bad request must be refused with (a full match of ganzoo's assertion text):
+# the input, what was expected, and what was received. `L` is the latent size, `m` max_num.
+def expected_refusals(gan, max_num):
+    L, (h, w, c) = gan.latent_dim, gan.image_shape
+    z_shape = rf"z must have shape \(batch, latent_dim\) = \(batch, {L}\)\. Received: z of shape "
+    images_shape = (rf"images must have shape \(batch, H, W, C\) = \(batch, {h}, {w}, {c}\)\. "
+                    r"Received: images of shape ")
+    out = {
+        "z_rank1": z_shape + rf"\[{max_num + L}\]",
+        "z_one_vector": z_shape + rf"\[{L}\]",
+        "z_rank3": z_shape + rf"\[2, {L}, 1\]",
+        "z_wrong_size": z_shape + rf"\[2, {L + 1}\]",
+        "z_nan": rf"z must be finite \(no NaN or infinity\)\. Received: {2 * L} non-finite values in z",
+        "z_batch_over_max": rf"z must hold 1 to max_num={max_num} items .*Received: z of shape \[{max_num + 1}, {L}\]",
+        "num_zero": rf"num must be in \[1, max_num={max_num}\] .*Received: num=0",
+        "num_over_max": rf"num must be in \[1, max_num={max_num}\] .*Received: num={max_num + 1}",
+        "num_not_scalar": r"num must be a scalar \(one int32 number\)\. Received: num=\[2\]",
+        "seed_not_scalar": r"seed must be a scalar \(one int64 number\)\. Received: seed=\[0 1\]",
+        "images_out_of_range": r"images must be in \[-1, 1\] \(margin 0\.001.*\)\. Received: images in \[200, 200\]",
+        "images_nan": rf"images must be finite .*Received: {h * w * c} non-finite values in images",
+        "images_rank3": images_shape + rf"\[{h}, {w}, {c}\]",
+        "images_wrong_shape": images_shape + rf"\[2, 5, 5, {c}\]",
+    }
+    if gan.num_classes is not None:
+        k = gan.num_classes
+        out.update({
+            "labels_out_of_range": rf"labels must be class ids in \[0, {k}\)\. Received: labels in \[0, 99\]",
+            "discriminate_labels_out_of_range": rf"labels must be class ids in \[0, {k}\)\. Received: labels in \[-1, 0\]",
+            "labels_rank2": r"labels must have shape \(batch,\)\. Received: labels of shape \[2, 1\]",
+            "labels_scalar": r"labels must have shape \(batch,\)\. Received: labels of shape \[\]",
+            "labels_count": r"labels must hold one class id per item of z \(shape \[2, \d+\]\)\. "
+                            r"Received: labels of shape \[3\]",
+        })
+    return out
+
+
 @pytest.mark.parametrize("key", ["cond_ema", "dcgan_mnist"])
 def test_bad_requests_fail_cleanly_and_the_process_survives(exported, key):
     report = exported["report"][key]
+    gan, max_num = exported["gans"][key], VARIANTS[key][2]
     bad = report["bad"]
-    for case in ("num_zero", "num_negative", "num_over_max", "num_huge", "z_batch_over_max",
-                 "labels_out_of_range"):
-        if case in bad:
-            assert bad[case] == "InvalidArgumentError", case
-    # Wrong dtypes and shapes never reach the graph through the Python signatures.
-    for case in ("num_wrong_dtype", "z_wrong_size", "z_wrong_dtype", "images_wrong_shape"):
-        assert bad[case] in ("TypeError", "ValueError", "InvalidArgumentError"), case
+    # Every input of every signature is checked in the graph, shapes first: each bad request
+    # fails with ganzoo's message naming the input, what was expected and what was received.
+    expected = expected_refusals(gan, max_num)
+    for case, pattern in expected.items():
+        assert bad[case] is not None, case
+        assert bad[case][0] == "InvalidArgumentError", (case, bad[case])
+        assert re.fullmatch(pattern, bad[case][1]), (case, bad[case][1])
+    assert report["margin_accepted"] is None  # [-1, 1] up to ganzoo.image_scale.MARGIN
+    for case in ("num_negative", "num_huge"):
+        assert bad[case][0] == "InvalidArgumentError", case
+    # Wrong dtypes never reach the graph through the Python signatures.
+    for case in ("num_wrong_dtype", "z_wrong_dtype"):
+        assert bad[case][0] in ("TypeError", "ValueError", "InvalidArgumentError"), case
     assert report["alive_after_errors"]
-    # Fed raw, as TF Serving feeds them, the graph itself rejects every bad request.
+    # Fed raw, as TF Serving feeds them, the graph itself rejects every bad request, with
+    # the same messages.
     session = report["session"]
     assert session.pop("ok") is None
-    assert session and all(v == "InvalidArgumentError" for v in session.values()), session
+    assert session and all(v[0] == "InvalidArgumentError" for v in session.values()), session
+    for case in ("z_rank1", "images_out_of_range", "seed_not_scalar", "num_not_scalar", "num_over_max"):
+        assert re.fullmatch(expected[case], session[case][1]), (case, session[case][1])
 
 
 def test_models_config_lists_every_export(exported, tmp_path):

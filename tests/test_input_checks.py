@@ -273,9 +273,38 @@ def test_generate_and_evaluate_refuse_bad_labels(cgan):
         cgan.generate(4, seed=0, labels=[1, 2, 3])
     with pytest.raises(ValueError, match=r"unconditional.*Received: labels of shape \(2,\)"):
         tiny_model("dcgan_mnist").generate(2, labels=[0, 1])
+    # one int for every image: out of range, negative, float or bool as for an array
+    with pytest.raises(ValueError, match=r"\(3,\) in \[0, 10\)\. Received: labels in \[10, 10\]"):
+        cgan.generate(3, seed=0, labels=10)
+    with pytest.raises(ValueError, match=r"Received: labels in \[-1, -1\]"):
+        cgan.generate(3, seed=0, labels=-1)
+    with pytest.raises(ValueError, match=r"Received: labels of dtype float64 and shape \(3,\)"):
+        cgan.generate(3, seed=0, labels=3.0)
+    with pytest.raises(ValueError, match=r"Received: labels of dtype bool"):
+        cgan.generate(3, seed=0, labels=True)
     # Keras evaluate (test_step) checks them too
     with pytest.raises(ValueError, match=r"Received: labels of shape \(8, 10\)"):
         cgan.evaluate(tf.data.Dataset.from_tensors((_images(), np.eye(10, dtype="int32")[:8])), verbose=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"z": np.zeros(8)}, r"z must have shape \(n, latent_dim\) = \(n, 8\) \(one latent vector: pass "
+                             r"z\[None\]\)\. Received: z of shape \(8,\)"),
+        ({"z": np.zeros((2, 9))}, r"= \(n, 8\)\. Received: z of shape \(2, 9\)"),
+        ({"z": np.zeros((2, 8, 1))}, r"= \(n, 8\)\. Received: z of shape \(2, 8, 1\)"),
+        ({"z": np.zeros((0, 8))}, r"Received: z of shape \(0, 8\)"),
+        ({"z": np.full((2, 8), np.nan)}, r"z must be finite .*Received: 16 non-finite values in z"),
+        ({"z": np.full((2, 8), "a")}, r"z must be real numbers .*Received: z of dtype <U1"),
+        ({"z": np.zeros((2, 8)), "seed": 0}, r"pass one of the two\. Received: seed=0 and z of shape \(2, 8\)"),
+        ({"z": np.zeros((2, 8)), "num": 3}, r"num must be the number of latent vectors in z .*Received: num=3"),
+    ],
+    ids=["one_vector", "wrong_size", "rank3", "empty", "nan", "strings", "with_seed", "num_mismatch"],
+)
+def test_generate_refuses_bad_latents(cgan, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        cgan.generate(**kwargs)
 
 
 # Networks built outside ganzoo: refusals name the layer and a remedy that applies.

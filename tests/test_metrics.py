@@ -13,7 +13,7 @@ import tensorflow as tf
 from ganzoo import metrics
 from ganzoo.metrics import extractors
 from ganzoo.metrics.frechet import FeatureStats, fid_from_stats, frechet_distance, sqrtm_product
-from ganzoo.metrics.kernel_distance import mmd2_unbiased, polynomial_kernel
+from ganzoo.metrics.kernel_distance import KID_UNIT, mmd2_unbiased, polynomial_kernel
 from conftest import as_dataset, offline_keras_home, real_batch, tiny_inception_v3, tiny_model
 
 
@@ -188,6 +188,31 @@ def test_kid_is_unbiased_near_zero_for_one_distribution_and_positive_when_shifte
     biased = k_xx.mean() + k_yy.mean() - 2 * k_xy.mean()
     assert biased > 0.03
     assert same["subset_size"] == 200 and same["num_subsets"] == 50 and same["kernel"] == "(x.y/d + 1)^3"
+
+
+def test_kid_is_the_raw_mmd2_not_times_1000_and_says_so():
+    # The cards' 0.21 and the small-data table's 20.45 are on one scale: the unbiased MMD^2
+    # itself. One subset of every row is a permutation of each set: the same MMD^2.
+    a = gaussian(40, [0] * 4, [1] * 4, seed=10)
+    b = gaussian(40, [0.3] * 4, [1] * 4, seed=11)
+    result = metrics.kid(a, b, subset_size=40, num_subsets=1)
+    assert result["kid"] == pytest.approx(mmd2_unbiased(a, b), rel=1e-9)
+    assert result["unit"] == KID_UNIT == "raw MMD^2 (not x1000)"
+
+
+def test_metric_warnings_point_at_the_callers_line_not_inside_ganzoo():
+    # A warning shows the file and line it is attributed to: the user's call, however deep in
+    # ganzoo it was raised (fid -> fid_from_stats -> the sample-count check; evaluate -> kid).
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        metrics.fid(gaussian(5, [0] * 8, [1] * 8, 0), gaussian(50, [0] * 8, [1] * 8, 1))
+        metrics.kid(gaussian(30, [0] * 3, [1] * 3, 2), np.ones((40, 3)), subset_size=100, num_subsets=2)
+        metrics.evaluate(tiny_model("dcgan_mnist"), data=np.zeros((40, 28, 28, 1), "float32") - 0.5,
+                         metrics="kid", num_samples=30, progress=False, options={"kid": {"num_subsets": 2}})
+    assert [str(w.message)[:4] for w in caught] == ["FID:", "KID:", "KID:"]
+    assert [w.filename for w in caught] == [__file__] * 3
 
 
 def test_kid_reduces_oversized_subsets_with_a_warning():
@@ -696,6 +721,7 @@ def test_evaluate_report_records_protocol_and_is_json(tiny_gan):
     counts = (fid["reference"], fid["split"], fid["num_generated"], fid["num_reference"])
     assert counts == ("mnist_5k", "train", 200, 300)
     assert report["metrics"]["kid"]["protocol"]["params"]["subset_size"] == 100
+    assert report["metrics"]["kid"]["protocol"]["params"]["unit"] == KID_UNIT  # raw, not x1000
     recon = report["metrics"]["reconstruction"]["protocol"]
     assert (recon["split"], recon["num_reference"], recon["params"]["steps"]) == ("test", 4, 10)
     assert report["metrics"]["mode_coverage"]["num_modes"] == 10
@@ -909,6 +935,21 @@ def test_conditional_accuracy_and_intra_fid_on_real_digits_of_the_requested_or_w
     # Held-out digits are fresh real data: no copying of the training split
     assert abs(right["summary"]["c_t"]) < 3
     assert right["metrics"]["data_copying"]["protocol"]["heldout_data"] == "mnist_5k:test"
+
+
+def test_intra_fid_warns_once_not_once_per_class_about_singular_covariances():
+    # 20 samples per class against 64-d features: every class's covariance is singular. One
+    # warning says so for all ten classes (it was repeated for each class, and for each side).
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        metrics.evaluate(_DigitLookupGAN(0), metrics="intra_fid", num_samples=200, progress=False)
+    singular = [str(w.message) for w in caught if "singular" in str(w.message)]
+    assert len(singular) == 1, singular
+    assert [w.filename for w in caught if "singular" in str(w.message)] == [__file__]  # the caller's line
+    assert singular[0].startswith("intra_fid: in 10 of 10 classes the samples (fewest: 20)")
+    assert "use at least 65 of each per class" in singular[0]
 
 
 def test_conditional_metrics_refuse_an_unconditional_gan(tiny_gan):

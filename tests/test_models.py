@@ -124,9 +124,69 @@ def test_conditional_generate_uses_the_given_labels():
     # default labels cycle through the classes
     np.testing.assert_allclose(gan.generate(3, seed=0), gan.generator(
         [gan.latent(3, seed=0), tf.constant([0, 1, 2])], training=False), atol=1e-6)
+    # one int is one class for every image, as `ganzoo sample --class K`
+    np.testing.assert_array_equal(gan.generate(3, seed=0, labels=2), gan.generate(3, seed=0, labels=[2, 2, 2]))
+    np.testing.assert_array_equal(gan.generate(2, seed=0, labels=np.int64(1)),
+                                  gan.generate(2, seed=0, labels=[1, 1]))
     # and a conditional GAN trains on (images, labels)
     history = gan.fit(as_dataset(real_batch(gan)), epochs=1, verbose=0)
     assert np.isfinite(history.history["d_loss"][0])
+
+
+def test_generate_takes_your_own_latents_through_the_ema_generator_or_the_raw_one():
+    # generate(z=...) is generate(num, seed) with the caller's latents, e.g. an interpolation:
+    # through the EMA generator when there is one (gan(z) and predict take the raw one) ...
+    gan = tiny_model("dcgan_mnist", ema_decay=0.9)
+    gan.ema_generator.set_weights([w * 0.5 + 0.01 for w in gan.generator.get_weights()])
+    a, b = np.asarray(gan.latent(2, seed=4))
+    z = np.stack([(1 - t) * a + t * b for t in np.linspace(0, 1, 5)])
+    images = gan.generate(z=z, batch_size=2)  # batches of 2, 2 and 1
+    assert images.shape == (5, 28, 28, 1) and images.dtype == np.float32
+    np.testing.assert_allclose(images, gan.ema_generator(z, training=False), atol=1e-6)
+    assert not np.allclose(images, keras.ops.convert_to_numpy(gan(z)), atol=1e-3)
+    np.testing.assert_allclose(gan.generate(z=gan.latent(3, seed=0)), gan.generate(3, seed=0), atol=1e-6)
+    np.testing.assert_array_equal(gan.generate(5, z=z), gan.generate(z=z.astype("float64")))
+    # ... else through the generator, which gan(z) also runs
+    raw = tiny_model("dcgan_cifar10")
+    assert raw.ema_generator is None
+    z = np.asarray(raw.latent(3, seed=1))
+    np.testing.assert_allclose(raw.generate(z=z), raw.generator(z, training=False), atol=1e-6)
+    # a conditional GAN takes its labels as with num: given, or arange(n) % num_classes
+    cgan = tiny_model("dcgan_mnist", num_classes=3)
+    z = cgan.latent(4, seed=2)
+    np.testing.assert_allclose(cgan.generate(z=z, labels=[2, 2, 1, 0]),
+                               cgan.generator([z, tf.constant([2, 2, 1, 0])], training=False), atol=1e-6)
+    np.testing.assert_array_equal(cgan.generate(z=z), cgan.generate(z=z, labels=[0, 1, 2, 0]))
+
+
+def test_the_ema_generator_has_its_own_name_and_saved_files_load_as_before(tmp_path):
+    gan = tiny_model("sngan_projection_mnist", ema_decay=0.9)
+    gan.ema_generator.set_weights([w * 0.5 + 0.01 for w in gan.generator.get_weights()])
+    names = [layer.name for layer in gan.layers]
+    assert names == [gan.generator.name, gan.discriminator.name, gan.generator.name + "_ema"]
+    # What a .keras file (or a pretrained folder) holds does not name the EMA generator: the
+    # GAN's config rebuilds it, and the weights are keyed by attribute paths. So files saved
+    # before it had its own name load the same.
+    ema_name = gan.ema_generator.name
+    config = gan.get_config()
+    assert ema_name not in str(config)
+    again = type(gan).from_config(config)
+    assert [layer.name for layer in again.layers] == names
+    gan.save(tmp_path / "gan.keras")
+    import h5py
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "gan.keras") as archive:
+        assert ema_name not in archive.read("config.json").decode()
+        (tmp_path / "w.h5").write_bytes(archive.read("model.weights.h5"))
+    with h5py.File(tmp_path / "w.h5", "r") as weights:
+        assert {"generator", "discriminator", "ema_generator"} <= set(weights)
+        keys = []
+        weights.visit(keys.append)
+    assert not [k for k in keys if gan.generator.name in k]
+    loaded = keras.models.load_model(tmp_path / "gan.keras")
+    assert [layer.name for layer in loaded.layers] == names
+    np.testing.assert_array_equal(loaded.generate(4, seed=3), gan.generate(4, seed=3))
 
 
 def test_overrides_change_shapes():

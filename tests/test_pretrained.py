@@ -49,8 +49,9 @@ def test_pretrained_loads_offline_and_measures_up_to_fixed_bounds(name):
     check = card["check"]
     assert (check["num_samples"], check["seed"], card["data"]) == (QUICK_NUM_SAMPLES, QUICK_SEED, "mnist_5k")
     assert report["summary"]["fid"] == pytest.approx(check["value"], rel=0.01)
-    # The card's headline numbers state their protocol.
+    # The card's headline numbers state their protocol (and KID its unit: raw, not x1000).
     assert card["metrics"]["protocol"]["fid"]["num_generated"] == 5000
+    assert card["metrics"]["protocol"]["kid"]["params"]["unit"] == "raw MMD^2 (not x1000)"
     assert card["training"]["command"].startswith("ganzoo train " + name)
 
 

@@ -7,11 +7,14 @@ Output: TensorFlow's C++ start-up messages are hidden (see `ganzoo._startup`,
 which runs before TensorFlow is imported); ``--verbose`` or ``GANZOO_VERBOSE=1``
 shows them. Errors: a failed command prints one line, ``ganzoo COMMAND: error:
 ...``, and exits non-zero (2 for bad input, 1 for an unexpected failure, 130 when
-interrupted); ``--debug`` shows the Python traceback instead.
+interrupted); ``--debug`` shows the Python traceback instead. A reader that
+closes the pipe early (``ganzoo list | head -1``) ends any command quietly with
+status 0. ``ganzoo --version`` prints ``ganzoo X.Y.Z`` from the package metadata.
 """
 
 import argparse
 import importlib
+import os
 import re
 import sys
 import zipfile
@@ -43,10 +46,23 @@ def _add_global_flags(parser, default):
     )
 
 
+def version():
+    """ganzoo's version from the installed package's metadata (``ganzoo.__version__`` if not installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("ganzoo")
+    except metadata.PackageNotFoundError:  # a source tree on sys.path, never installed
+        import ganzoo
+
+        return ganzoo.__version__
+
+
 def build_parser():
     parser = _Parser(
         prog="ganzoo", description="A Keras model zoo of GANs: train, sample, export, evaluate."
     )
+    parser.add_argument("--version", action="version", version=f"ganzoo {version()}")
     _add_global_flags(parser, False)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 parser_class=_Parser)
@@ -92,11 +108,28 @@ def one_line(error):
     return lines[0] if len(lines[0]) <= 2000 else lines[0][:2000] + " ..."
 
 
+def _silence_stdout():
+    """Points standard output at os.devnull after its reader went away (``ganzoo list | head -1``),
+    so that the interpreter's last flush at exit does not fail again (the recipe of the Python
+    docs' "Note on SIGPIPE")."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # not a file descriptor (e.g. captured by a test)
+        pass
+
+
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # --help and --version (argparse ignores a closed pipe there)
     try:
-        return args.func(args) or 0
+        status = args.func(args) or 0
+        sys.stdout.flush()  # a closed pipe fails here at the latest, not at exit
+        return status
+    except BrokenPipeError:
+        # Only writes to the terminal or a pipe can break a pipe in a ganzoo command: the
+        # reader took what it wanted, a normal end.
+        _silence_stdout()
+        return 0
     except KeyboardInterrupt:
         if args.debug:
             raise

@@ -66,6 +66,7 @@ def run(args):
     from ganzoo import data as data_lib
     from ganzoo import metrics as metrics_lib
     from ganzoo import runs
+    from ganzoo.metrics.kernel_distance import KID_UNIT
 
     # Fail on a typo, a missing model or unreadable data before loading anything.
     names = metrics_lib.resolve_metrics(args.metrics)
@@ -99,8 +100,9 @@ def run(args):
         f"{protocol['reference']}:{protocol['split']} ({protocol['num_reference']} images), "
         f"extractor {protocol['extractor']}"
     )
+    units = {"kid": KID_UNIT, "kid_std": KID_UNIT}  # a unit that is not obvious is printed
     for key, value in report["summary"].items():
-        print(f"  {key:<20} {value:.6g}")
+        print(f"  {key:<20} {value:.6g}" + (f"  ({units[key]})" if key in units else ""))
     if args.out:
         path = pathlib.Path(args.out)
         path.parent.mkdir(parents=True, exist_ok=True)

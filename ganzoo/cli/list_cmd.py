@@ -36,7 +36,7 @@ def cards_table(names):
     from ganzoo import paths
 
     rows = [
-        "| entry | samples (seed 0) | FID | KID | precision | recall | modes hit | KL(modes) | IS | C_T "
+        "| entry | samples (seed 0) | FID | KID (raw) | precision | recall | modes hit | KL(modes) | IS | C_T "
         "| class accuracy / intra-FID | G steps | train time |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]

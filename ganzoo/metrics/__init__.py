@@ -28,6 +28,9 @@ function                     module               source
                                                   real images
 `data_copying`               `copying`            the C_T test for training-set copying
                                                   (Meehan et al. 2020, arXiv:2004.05675)
+`conditional_accuracy`,      `conditional`        class-conditional GANs: the classifier
+`intra_fid`                                       agrees with the requested class; mean
+                                                  per-class FID (Miyato & Koyama 2018)
 ============================ ==================== =====================================
 
 Helpers are imported from the modules, e.g.
@@ -39,6 +42,7 @@ shipped in ``saved_models/mnist_classifier``, or InceptionV3); `evaluate` and
 """
 
 from ganzoo.metrics.callback import EvaluationCallback
+from ganzoo.metrics.conditional import conditional_accuracy, intra_fid
 from ganzoo.metrics.copying import data_copying
 from ganzoo.metrics.evaluate import DEFAULT_METRICS, METRICS, Evaluator, evaluate, resolve_metrics
 from ganzoo.metrics.extractors import (
@@ -61,6 +65,7 @@ __all__ = [
     "METRICS",
     "EvaluationCallback",
     "Evaluator",
+    "conditional_accuracy",
     "data_copying",
     "FeatureExtractor",
     "FeatureStats",
@@ -73,6 +78,7 @@ __all__ = [
     "frechet_distance",
     "get_extractor",
     "inception_score",
+    "intra_fid",
     "kid",
     "load_mnist_classifier",
     "mode_coverage",

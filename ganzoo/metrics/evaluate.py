@@ -17,6 +17,8 @@ Protocol (recorded in every report):
 * **Extractor**: "auto" picks the offline MNIST classifier for 28x28x1 images
   (no resizing) and InceptionV3 (bilinear resize to 299x299) otherwise; see
   `ganzoo.metrics.extractors`.
+* **Units**: KID is the raw MMD^2, not x1000 (recorded as the KID protocol's
+  ``params.unit``; see `ganzoo.metrics.kernel_distance`).
 
 Metric names (aliases in brackets): ``fid``, ``kid``, ``inception_score``
 (``is``), ``precision_recall`` (``pr``), ``mode_coverage`` (``modes``),
@@ -38,9 +40,8 @@ from ganzoo.metrics import _checks
 from ganzoo.metrics import extractors as extractors_lib
 from ganzoo.metrics._reference import check_data_options, iter_batches, load_arrays, rebatch
 from ganzoo.metrics.frechet import FeatureStats, fid_from_stats
-from ganzoo.metrics.frechet import fid as fid_features
-from ganzoo.validation import check_class_ids
 from ganzoo.metrics.inception import inception_score
+from ganzoo.metrics.conditional import conditional_accuracy, intra_fid, requested_labels
 from ganzoo.metrics.copying import data_copying
 from ganzoo.metrics.kernel_distance import kid
 from ganzoo.metrics.modes import mode_coverage
@@ -159,8 +160,6 @@ def _check_options(options, metrics):
 def _progbar(target, title, enabled):
     if not enabled:
         return None
-    import keras
-
     print(title)
     return keras.utils.Progbar(target, unit_name="sample")
 
@@ -368,9 +367,7 @@ class Evaluator:
         need_feats, need_probs = self._need()
         extractor = self.extractor
         z = gan.latent(num_samples, seed)
-        labels = None
-        if gan.num_classes is not None:
-            labels = (np.arange(num_samples) % gan.num_classes).astype("int32")
+        labels = None if gan.num_classes is None else requested_labels(num_samples, gan.num_classes)
         net = gan.sampling_generator
         if isinstance(net, keras.Layer):
             # The same compiled call as `gan.generate` (one trace for every batch size).
@@ -484,11 +481,11 @@ class Evaluator:
                 protocol["heldout_data"] = held_name
                 protocol["num_heldout"] = int(held_feats.shape[0])
             elif name == "conditional_accuracy":
-                raw = _conditional_accuracy(probs, gan.num_classes)
+                raw = conditional_accuracy(probs, gan.num_classes)
                 protocol.update({"reference": None, "split": None, "num_reference": 0,
                                  "labels": "requested: arange(num_samples) % num_classes"})
             elif name == "intra_fid":
-                raw = _intra_fid(feats, ref["features"], ref["labels"], gan.num_classes, **opts)
+                raw = intra_fid(feats, ref["features"], ref["labels"], gan.num_classes, **opts)
                 protocol["class_from"] = "the reference data's labels"
             else:  # reconstruction
                 raw, protocol = self._reconstruction(gan, kept, num_recon, seed, recon_opts, protocol)
@@ -534,9 +531,7 @@ class Evaluator:
                 f"Received: unlabelled held-out data {name!r}"
             )
         held = reconstruction_error(gan, real, labels=labels, seed=seed, known_scale=True, **opts)
-        gen_labels = None
-        if gan.num_classes is not None:
-            gen_labels = (np.arange(generated.shape[0]) % gan.num_classes).astype("int32")
+        gen_labels = None if gan.num_classes is None else requested_labels(len(generated), gan.num_classes)
         own = reconstruction_error(gan, generated, labels=gen_labels, seed=seed + 1, known_scale=True,
                                    **opts)
         held["mse_generated"] = own["mse"]
@@ -555,36 +550,6 @@ class Evaluator:
             }
         )
         return held, protocol
-
-
-def _requested_labels(num, num_classes):
-    return (np.arange(num) % num_classes).astype("int32")
-
-
-def _conditional_accuracy(probs, num_classes):
-    """Share of samples the classifier assigns to the class they were generated for."""
-    requested = _requested_labels(probs.shape[0], num_classes)
-    hit = probs.argmax(axis=1) == requested
-    return {
-        "accuracy": float(hit.mean()),
-        "per_class": [float(hit[requested == c].mean()) for c in range(num_classes)],
-    }
-
-
-def _intra_fid(feats, ref_feats, ref_labels, num_classes, **opts):
-    """Mean over classes of FID(samples of class c, reference images of class c)."""
-    requested = _requested_labels(feats.shape[0], num_classes)
-    ref_labels = check_class_ids(ref_labels, num_classes, num=ref_feats.shape[0], what="reference labels")
-    per_class = []
-    for c in range(num_classes):
-        mine, theirs = feats[requested == c], ref_feats[ref_labels == c]
-        if min(len(mine), len(theirs)) < 2:
-            raise ValueError(
-                f"intra_fid needs at least 2 samples and 2 reference images of every class. "
-                f"Received: {len(mine)} samples and {len(theirs)} reference images of class {c}"
-            )
-        per_class.append(float(fid_features(mine, theirs, **opts)["fid"]))
-    return {"intra_fid": float(np.mean(per_class)), "per_class": per_class}
 
 
 def evaluate(
@@ -636,7 +601,8 @@ def evaluate(
                           "split", "num_generated", "num_reference", "seed",
                           "sampling", ...},
              "metrics": {"fid": {"fid": 3.1, "protocol": {..., "params": {...}}},
-                         "kid": {"kid": ..., "kid_std": ..., "protocol": ...}, ...},
+                         "kid": {"kid": ..., "kid_std": ...,   # raw MMD^2, not x1000
+                                 "protocol": {..., "params": {"unit": ..., ...}}}, ...},
              "summary": {"fid": 3.1, "kid": ..., "precision": ..., ...},
              "seconds": 12.3}
     """

@@ -161,12 +161,10 @@ def _check_enough(stats, name):
             f"Received: {name} has {stats.num} samples"
         )
     if stats.num <= stats.dim:
-        warnings.warn(
+        _checks.warn(
             f"FID: {name} has {stats.num} samples for {stats.dim}-dimensional features, so its "
             f"covariance is singular and the FID is unreliable and biased upwards; use at "
-            f"least {stats.dim + 1} samples (preferably 10x more).",
-            UserWarning,
-            stacklevel=3,
+            f"least {stats.dim + 1} samples (preferably 10x more)."
         )
 
 

@@ -24,7 +24,7 @@ from ganzoo import losses as losses_lib
 from ganzoo import optimizers as optimizers_lib
 from ganzoo.models import run_time_checks
 from ganzoo.networks import inference
-from ganzoo.validation import check_class_ids, check_number, expected_class_ids
+from ganzoo.validation import check_class_ids, check_latent, check_number, expected_class_ids
 
 
 def _num_replicas():
@@ -96,8 +96,9 @@ class GAN(keras.Model):
         ema_decay: if set (e.g. 0.999), keep ``ema_generator``, an exponential
             moving average of the generator's weights updated after every
             generator step (Yazici et al. 2019, "The Unusual Effectiveness of
-            Averaging in GAN Training", arXiv:1806.04498); `generate` and the
-            export then use it. BatchNorm moving statistics are averaged with
+            Averaging in GAN Training", arXiv:1806.04498), named
+            ``<generator name>_ema``; `generate` and the export then use it
+            (``gan(z)`` and `predict` keep the raw generator). BatchNorm moving statistics are averaged with
             the same decay as the weights, so they cover the same window of
             steps (and are copied, like the weights, before ``ema_start``).
         ema_start: generator steps during which the EMA generator is a copy of
@@ -279,9 +280,10 @@ class GAN(keras.Model):
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.ema_generator = None
         if self.ema_decay is not None:
-            self.ema_generator = keras.saving.deserialize_keras_object(
-                keras.saving.serialize_keras_object(generator)
-            )
+            config = keras.saving.serialize_keras_object(generator)
+            if "name" in config.get("config", {}):  # summary() tells the two apart
+                config["config"]["name"] = f"{generator.name}_ema"
+            self.ema_generator = keras.saving.deserialize_keras_object(config)
             self.ema_generator.set_weights(generator.get_weights())
             self.ema_generator.trainable = False
         extra = [n for n, on in (("r1", self.r1_weight), ("r2", self.r2_weight),
@@ -374,7 +376,11 @@ class GAN(keras.Model):
         self.build()
 
     def call(self, inputs, training=False):
-        """Runs the generator: ``z`` (or ``[z, labels]``) -> images."""
+        """Runs the raw generator: ``z`` (or ``[z, labels]``) -> images (also `predict`).
+
+        The weights being trained, never the EMA ones: `generate` samples the EMA
+        generator when the GAN has one (`sampling_generator`).
+        """
         return self.generator(inputs, training=training)
 
     # --- compile -----------------------------------------------------------
@@ -1114,30 +1120,39 @@ class GAN(keras.Model):
             (int(num), self.latent_dim), seed=[int(seed), 0], dtype="float32"
         )
 
-    def generate(self, num, seed=None, labels=None, batch_size=256):
-        """Generates images.
+    def generate(self, num=None, seed=None, labels=None, batch_size=256, z=None):
+        """Generates images with `sampling_generator`: the EMA generator if the GAN has one.
+
+        (``gan(z)`` and ``gan.predict(z)`` run the raw generator instead.)
 
         Args:
-            num: positive int, the number of images.
+            num: positive int, the number of images (with `z`: None or ``n``).
             seed: int for reproducible samples (same seed -> same images), or
-                None for fresh randomness.
+                None for fresh randomness; not with `z`.
             labels: for a conditional GAN, int class ids (num,) in
-                ``[0, num_classes)``; default ``arange(num) % num_classes``.
-                One-hot, float or out-of-range labels raise a ValueError.
+                ``[0, num_classes)``, or one int for every image; default
+                ``arange(num) % num_classes``. One-hot, float or out-of-range
+                labels raise a ValueError.
             batch_size: images per generator call (a compiled call; the last
                 batch holds the remainder).
+            z: your own latent vectors, float (n, latent_dim), e.g. an
+                interpolation; default ``latent(num, seed)``.
 
         Returns:
             float32 numpy array (num, H, W, C) in [-1, 1].
         """
-        if not isinstance(num, (int, np.integer)) or num < 1:
+        if z is not None:
+            z = check_latent(z, self.latent_dim, num=num, seed=seed)
+            num = z.shape[0]
+        elif not isinstance(num, (int, np.integer)) or num < 1:
             raise ValueError(f"num must be a positive integer. Received: num={num!r}")
-        if seed is None:
-            seed = int(np.random.default_rng().integers(0, 2**31 - 1))
-        z = self.latent(num, seed)
+        else:
+            z = self.latent(num, int(np.random.default_rng().integers(0, 2**31 - 1)) if seed is None else seed)
         if self.num_classes is not None:
             if labels is None:
                 labels = np.arange(num) % self.num_classes
+            elif np.ndim(labels) == 0:  # one class for every image, as `ganzoo sample --class K`
+                labels = np.full(num, labels)
             labels = check_class_ids(labels, self.num_classes, num=num, what="labels")
         elif labels is not None:
             raise ValueError(
