@@ -14,7 +14,7 @@ from ganzoo import metrics
 from ganzoo.metrics import extractors
 from ganzoo.metrics.frechet import FeatureStats, fid_from_stats, frechet_distance, sqrtm_product
 from ganzoo.metrics.kernel_distance import KID_UNIT, mmd2_unbiased, polynomial_kernel
-from conftest import as_dataset, offline_keras_home, real_batch, tiny_inception_v3, tiny_model
+from conftest import as_dataset, offline_keras_home, real_batch, tiny_model
 
 
 def gaussian(n, mean, std, seed):
