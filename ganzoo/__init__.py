@@ -20,7 +20,7 @@ from ganzoo.export import export_saved_model  # noqa: E402
 from ganzoo.metrics import evaluate  # noqa: E402
 from ganzoo.registry import create_model, get_recipe, list_models  # noqa: E402
 
-__version__ = "0.1.0"
+from ganzoo._version import __version__  # noqa: E402,F401
 
 __all__ = [
     "GAN",

@@ -11,8 +11,8 @@ PACKAGE = pathlib.Path(ganzoo.__file__).parent
 
 # Bottom to top. A module may import from its own unit and from lower layers.
 LAYERS = (
-    ("paths", "checksums", "validation", "image_scale", "_startup"),
-    ("data", "losses", "networks", "optimizers", "augment", "images", "distribute"),
+    ("paths", "checksums", "validation", "image_scale", "_startup", "_version"),
+    ("data", "losses", "networks", "optimizers", "augment", "images", "distribute", "export_checks"),
     ("models", "metrics"),
     ("export", "pretrained"),
     ("registry",),

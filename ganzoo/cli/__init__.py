@@ -47,15 +47,10 @@ def _add_global_flags(parser, default):
 
 
 def version():
-    """ganzoo's version from the installed package's metadata (``ganzoo.__version__`` if not installed)."""
-    from importlib import metadata
+    """ganzoo's version (``ganzoo._version``, which the package metadata is built from)."""
+    from ganzoo._version import __version__
 
-    try:
-        return metadata.version("ganzoo")
-    except metadata.PackageNotFoundError:  # a source tree on sys.path, never installed
-        import ganzoo
-
-        return ganzoo.__version__
+    return __version__
 
 
 def build_parser():
