@@ -21,11 +21,12 @@ must be one of its constructor's arguments (`check_settings` refuses any other
 key before an optimizer is built, listing the valid ones).
 """
 
-import difflib
 import functools
 import inspect
 
 import keras
+
+from ganzoo.validation import did_you_mean
 
 _SCHEDULES = ("constant", "linear", "inverse_sqrt")
 
@@ -181,11 +182,9 @@ def check_settings(settings, where="optimizer settings"):
         )
     for key in settings:
         if key not in valid:
-            close = difflib.get_close_matches(str(key), valid, n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
             raise ValueError(
                 f"Could not build optimizer {name!r} (unknown key '{key}' in {where}). Valid keys: "
-                f"{list(valid)}.{hint} Received: {settings!r}"
+                f"{list(valid)}.{did_you_mean(key, valid)} Received: {settings!r}"
             )
     if settings.get("schedule", "constant") not in _SCHEDULES:
         raise ValueError(

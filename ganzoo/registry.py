@@ -53,6 +53,7 @@ import pathlib
 import tomllib
 
 from ganzoo import paths
+from ganzoo.validation import did_you_mean
 
 
 # field -> (type or tuple of types, required)
@@ -185,11 +186,9 @@ def check_network_table(where, net, table, cls):
                 f"[{net}] table. Received: {net}.{key}={value!r}"
             )
         if key not in valid:
-            close = difflib.get_close_matches(str(key), valid, n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
             raise RecipeError(
                 f"{where}: unknown key '{key}' in table '{net}' ({cls.__name__}). Valid keys: "
-                f"{list(valid)}.{hint} Received: {net}.{key}={value!r}"
+                f"{list(valid)}.{did_you_mean(key, valid)} Received: {net}.{key}={value!r}"
             )
 
 
@@ -536,8 +535,6 @@ def create_model(name=None, pretrained=False, compile=True, seed=None, **overrid
         A `ganzoo.GAN` subclass instance.
     """
     if isinstance(pretrained, (str, os.PathLike)):
-        from ganzoo import pretrained as pretrained_lib
-
         folder = pathlib.Path(pretrained).expanduser()
         if not (folder / paths.CARD).is_file():
             raise ValueError(

@@ -1,5 +1,6 @@
 """Argument checks shared across ganzoo (a leaf module: imports nothing of ganzoo)."""
 
+import difflib
 import math
 import numbers
 
@@ -150,3 +151,9 @@ def check_latent(z, latent_dim, num=None, seed=None):
             f"Received: num={num!r} and z of shape {arr.shape}"
         )
     return arr.astype(np.float32)
+
+
+def did_you_mean(key, candidates):
+    """`` Did you mean 'x'?`` for the closest of `candidates` to `key` (difflib), or ``""``."""
+    close = difflib.get_close_matches(str(key), list(candidates), n=1)
+    return f" Did you mean '{close[0]}'?" if close else ""
