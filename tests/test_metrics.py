@@ -1036,3 +1036,24 @@ def test_inception_preprocess_is_tf_bilinear_resize_without_antialias_then_gray_
         for other in ({"method": "bilinear", "antialias": True}, {"method": "area"}):
             alt = np.repeat(tf.image.resize(x, (299, 299), **other).numpy(), 3, axis=-1)
             assert np.abs(alt - expected).max() > 0.1, other
+
+
+@pytest.mark.parametrize(
+    "metric, data, options, match",
+    [
+        ("intra_fid", "labels_beyond", {}, r"labels in \[0, 3\).*labels up to 9"),
+        ("intra_fid", "mnist_5k", {}, r"labels in \[0, 3\).*labels up to 9"),
+        ("intra_fid", "unlabelled", {}, "pass labelled reference data"),
+        ("recon", "labels_beyond", {"reconstruction": {"num_images": 0}}, "num_images.*>= 1"),
+    ],
+)
+def test_evaluation_options_the_gan_or_data_cannot_meet_are_refused_before_any_image_is_read(
+        monkeypatch, metric, data, options, match):
+    gan = tiny_model("sngan_projection_mnist", num_classes=3)
+    images = np.zeros((20, 28, 28, 1), dtype="float32")
+    data = {"labels_beyond": (images, np.arange(20) % 10), "unlabelled": images}.get(data, data)
+    evaluator = metrics.Evaluator(data=data, metrics=metric, options=options)
+    for work in ("reference", "_generate_and_extract"):
+        monkeypatch.setattr(metrics.Evaluator, work, lambda *a, **k: pytest.fail("work started"))
+    with pytest.raises(ValueError, match=match):
+        evaluator(gan, num_samples=10, progress=False)

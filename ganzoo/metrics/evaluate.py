@@ -430,8 +430,36 @@ class Evaluator:
                 f"Inception score and mode coverage need class probabilities, which the "
                 f"extractor {extractor.name!r} does not give. Received: metrics={list(self.metrics)}"
             )
+        if "reconstruction" in self.metrics:
+            _checks.positive_int(
+                "num_images", self.options["reconstruction"].get("num_images", DEFAULT_RECON_IMAGES)
+            )
+        if "intra_fid" in self.metrics:
+            self._check_reference_classes(gan.num_classes)
         extractor.prepare()
         return image_shape, extractor
+
+    def _check_reference_classes(self, num_classes):
+        """intra_fid: reference labels the GAN cannot generate are refused before any image is
+        read, when the reference's classes are known without reading it (labelled arrays, the
+        sources `ganzoo.data.describe` knows the classes of); otherwise at extraction."""
+        from ganzoo import data as data_lib
+
+        if isinstance(self.data, tuple) and len(self.data) == 2:
+            labels = np.asarray(self.data[1])
+            known = int(labels.max()) + 1 if labels.size and np.issubdtype(labels.dtype, np.integer) else None
+        elif isinstance(self.data, np.ndarray):
+            raise ValueError(
+                "intra_fid compares each class with the reference images of that class: pass "
+                "labelled reference data, (images, labels). Received: unlabelled image array"
+            )
+        else:
+            known = data_lib.describe(self.data, split=self.split).num_classes
+        if known is not None and known > num_classes:
+            raise ValueError(
+                f"intra_fid needs reference labels in [0, {num_classes}), the GAN's classes. "
+                f"Received: reference data {self._data_name()!r} with labels up to {known - 1}"
+            )
 
     def __call__(self, gan, num_samples=5000, seed=0, progress=True):
         """Evaluates `gan`; see `evaluate` for the report's layout."""
