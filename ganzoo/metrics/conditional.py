@@ -84,3 +84,30 @@ def intra_fid(feats, ref_feats, ref_labels, num_classes, **opts):
             f"(preferably 10x more: num_samples >= {10 * (dim + 1) * num_classes})."
         )
     return {"intra_fid": float(np.mean(per_class)), "per_class": per_class}
+
+
+def check_reference_classes(data, split, num_classes, data_name):
+    """intra_fid: refuses reference labels the GAN cannot generate before any image is read,
+    when the reference's classes are known without reading it (labelled arrays, the sources
+    whose classes `ganzoo.data.describe` knows); otherwise `intra_fid` checks them.
+
+    Raises:
+        ValueError: labels up to more classes than `num_classes`, or an unlabelled array.
+    """
+    from ganzoo import data as data_lib
+
+    if isinstance(data, tuple) and len(data) == 2:
+        labels = np.asarray(data[1])
+        known = int(labels.max()) + 1 if labels.size and np.issubdtype(labels.dtype, np.integer) else None
+    elif isinstance(data, np.ndarray):
+        raise ValueError(
+            "intra_fid compares each class with the reference images of that class: pass "
+            "labelled reference data, (images, labels). Received: unlabelled image array"
+        )
+    else:
+        known = data_lib.describe(data, split=split).num_classes
+    if known is not None and known > num_classes:
+        raise ValueError(
+            f"intra_fid needs reference labels in [0, {num_classes}), the GAN's classes. "
+            f"Received: reference data {data_name!r} with labels up to {known - 1}"
+        )

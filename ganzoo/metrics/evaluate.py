@@ -39,9 +39,12 @@ import keras
 from ganzoo.metrics import _checks
 from ganzoo.metrics import extractors as extractors_lib
 from ganzoo.metrics._reference import check_data_options, iter_batches, load_arrays, rebatch
-from ganzoo.metrics.frechet import FeatureStats, fid_from_stats
+from ganzoo.metrics._collect import Collected, progbar
+from ganzoo.metrics.frechet import fid_from_stats
 from ganzoo.metrics.inception import inception_score
-from ganzoo.metrics.conditional import conditional_accuracy, intra_fid, requested_labels
+from ganzoo.metrics.conditional import (
+    check_reference_classes, conditional_accuracy, intra_fid, requested_labels,
+)
 from ganzoo.metrics.copying import data_copying
 from ganzoo.metrics.kernel_distance import kid
 from ganzoo.metrics.modes import mode_coverage
@@ -157,43 +160,6 @@ def _check_options(options, metrics):
     return {m: resolved.get(m, {}) for m in metrics}
 
 
-def _progbar(target, title, enabled):
-    if not enabled:
-        return None
-    print(title)
-    return keras.utils.Progbar(target, unit_name="sample")
-
-
-class _Collected:
-    """Features (with streaming FID statistics) and class probabilities of image batches.
-
-    Args:
-        extractor: a `FeatureExtractor`, called as ``extractor(images, probs, known_scale=True)``.
-        need_feats: keep features ``(N, D)`` and their `FeatureStats`.
-        need_probs: keep class probabilities ``(N, K)``.
-    """
-
-    def __init__(self, extractor, need_feats, need_probs):
-        self.extractor, self.need_feats, self.need_probs = extractor, need_feats, need_probs
-        self.stats = FeatureStats() if need_feats else None
-        self._feats, self._probs = [], []
-
-    def add(self, images):
-        """Extracts a batch of images already checked to be on the [-1, 1] scale."""
-        f, p = self.extractor(images, self.need_probs, known_scale=True)
-        if self.need_feats:
-            self._feats.append(f)
-            self.stats.update(f)
-        if self.need_probs:
-            self._probs.append(p)
-
-    def features(self):
-        return np.concatenate(self._feats) if self.need_feats else None
-
-    def probabilities(self):
-        return np.concatenate(self._probs) if self.need_probs else None
-
-
 class Evaluator:
     """Computes metrics of GANs against one reference set, reading it only once.
 
@@ -304,8 +270,8 @@ class Evaluator:
             self.data, self.split, image_shape=image_shape, labels=want_labels, limit=self.num_reference,
             data_options=self.data_options,
         )
-        collected, labels = _Collected(extractor, need_feats, need_probs), []
-        bar = _progbar(num, f"Reference features ({name}, {num} images)", progress)
+        collected, labels = Collected(extractor, need_feats, need_probs), []
+        bar = progbar(num, f"Reference features ({name}, {num} images)", progress)
         done = 0
         # Streamed (the images are never all in memory) and regrouped into batches of
         # `batch_size` across the batches read: one extractor call per full batch, one
@@ -375,8 +341,8 @@ class Evaluator:
         else:  # a stand-in that is not a Keras network (e.g. NumPy lookups): called as is
             def sample(inputs):
                 return net(inputs, training=False)
-        collected, kept = _Collected(extractor, need_feats, need_probs), []
-        bar = _progbar(num_samples, f"Generated samples ({num_samples})", progress)
+        collected, kept = Collected(extractor, need_feats, need_probs), []
+        bar = progbar(num_samples, f"Generated samples ({num_samples})", progress)
         for start in range(0, num_samples, self.batch_size):
             zb = z[start : start + self.batch_size]
             inputs = (
@@ -435,31 +401,9 @@ class Evaluator:
                 "num_images", self.options["reconstruction"].get("num_images", DEFAULT_RECON_IMAGES)
             )
         if "intra_fid" in self.metrics:
-            self._check_reference_classes(gan.num_classes)
+            check_reference_classes(self.data, self.split, gan.num_classes, self._data_name())
         extractor.prepare()
         return image_shape, extractor
-
-    def _check_reference_classes(self, num_classes):
-        """intra_fid: reference labels the GAN cannot generate are refused before any image is
-        read, when the reference's classes are known without reading it (labelled arrays, the
-        sources `ganzoo.data.describe` knows the classes of); otherwise at extraction."""
-        from ganzoo import data as data_lib
-
-        if isinstance(self.data, tuple) and len(self.data) == 2:
-            labels = np.asarray(self.data[1])
-            known = int(labels.max()) + 1 if labels.size and np.issubdtype(labels.dtype, np.integer) else None
-        elif isinstance(self.data, np.ndarray):
-            raise ValueError(
-                "intra_fid compares each class with the reference images of that class: pass "
-                "labelled reference data, (images, labels). Received: unlabelled image array"
-            )
-        else:
-            known = data_lib.describe(self.data, split=self.split).num_classes
-        if known is not None and known > num_classes:
-            raise ValueError(
-                f"intra_fid needs reference labels in [0, {num_classes}), the GAN's classes. "
-                f"Received: reference data {self._data_name()!r} with labels up to {known - 1}"
-            )
 
     def __call__(self, gan, num_samples=5000, seed=0, progress=True):
         """Evaluates `gan`; see `evaluate` for the report's layout."""
