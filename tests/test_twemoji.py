@@ -106,9 +106,13 @@ def test_64_is_the_same_area_filter_as_32():
     assert np.abs(pooled - x32).max() <= 1.0
 
 
-def test_info_and_splits_through_load():
-    info = data.describe("twemoji")
-    assert info.num_examples == 3396 and info.num_classes == 9
+def test_info_and_splits_through_load(monkeypatch):
+    with monkeypatch.context() as m:  # describe is cheap: it decodes no image
+        m.setattr(twemoji, "_images", lambda size: pytest.fail("describe decoded the images"))
+        info = data.describe("twemoji")
+        assert info.num_examples == 3396 and info.num_classes == 9 and info.image_shape == (72, 72, 3)
+        assert data.describe("twemoji:test").num_examples == 377
+        assert data.describe("twemoji", split="all").num_examples == 3773
     _, info = data.load("twemoji", split="all", image_size=(32, 32), with_info=True)
     assert info.num_examples == 3773 and info.class_names == twemoji.GROUPS
 

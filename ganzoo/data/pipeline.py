@@ -208,6 +208,9 @@ def describe(source, split="train", data_dir=None):
     if path is not None and os.path.isdir(path):
         _check_splitless(path, split)
         return folder.describe_folder(path)
+    if path is not None and (path == twemoji.NAME or path.startswith(twemoji.NAME + ":")):
+        inner = path.split(":", 1)[1] if ":" in path else None
+        return twemoji.describe_twemoji(_merge_split(path, inner, split))
     return _open(source, split, False, data_dir, False, False, 0, True).info
 
 

@@ -43,6 +43,7 @@ import numpy as np
 
 from ganzoo.data.arrays import from_arrays
 from ganzoo.data.checks import received
+from ganzoo.data.source import SourceInfo
 from ganzoo.data.splits import split_indices
 
 NAME = "twemoji"
@@ -199,6 +200,18 @@ def _check_split(split):
     if split not in SPLITS:
         raise ValueError(f"Source {NAME!r} has the splits {list(SPLITS)}. {received(split=split)}")
     return split
+
+
+def describe_twemoji(split):
+    """What `ganzoo.data.describe` reports for one split, without decoding an image.
+
+    Returns:
+        A `SourceInfo` with the native 72x72x3 shape and the 9 groups.
+    """
+    _, all_labels = _labelled_files()
+    index = split_indices(all_labels, _check_split(split))
+    return SourceInfo(name=f"{NAME}:{split}", num_examples=int(index.size), num_classes=len(GROUPS),
+                      class_names=GROUPS, image_shape=(NATIVE_SIZE, NATIVE_SIZE, 3), in_memory=True)
 
 
 def load_twemoji(split, labels, image_size):
