@@ -7,6 +7,11 @@ Strategies: ``default`` (whatever is current, usually one device),
 `TPUClusterResolver`). Precision policies: ``float32``, ``mixed_float16``
 (dynamic loss scaling on both optimizers, see `ganzoo.GAN.compile`) and
 ``mixed_bfloat16``.
+
+Below them, the replica plumbing of a training step (`num_replicas`,
+`replica_mean`, `replica_draw`, `scale_for_replicas`) and BatchNorm under
+more than one replica (`synchronize_batchnorm`,
+`average_batchnorm_statistics`).
 """
 
 import json
@@ -101,3 +106,95 @@ def is_chief():
     if kind is None or kind == "chief":
         return True
     return kind == "worker" and index == 0 and "chief" not in cluster
+
+
+# --- inside a training step ---------------------------------------------------
+
+
+def num_replicas():
+    """Replicas of the current strategy (1 outside any strategy)."""
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def on_cpus():
+    """True when every device of the current strategy is a CPU."""
+    devices = tf.distribute.get_strategy().extended.worker_devices
+    return all("CPU" in d.upper() for d in devices)
+
+
+def on_accelerator_free_host():
+    """True when TensorFlow sees neither a GPU nor a TPU."""
+    return not (tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
+
+
+def is_multi_worker():
+    """True under a `tf.distribute.MultiWorkerMirroredStrategy`."""
+    return isinstance(
+        tf.distribute.get_strategy(),
+        (tf.distribute.MultiWorkerMirroredStrategy, tf.distribute.experimental.MultiWorkerMirroredStrategy),
+    )
+
+
+def replica_mean(value):
+    """Mean of `value` over the replicas (identity on one device or outside a replica context)."""
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None or ctx.num_replicas_in_sync == 1:
+        return value
+    return ctx.all_reduce(tf.distribute.ReduceOp.MEAN, value)
+
+
+def replica_draw(draw, batch):
+    """`draw(global_batch)`, then this replica's slice of it.
+
+    Every replica holds the same SeedGenerator state, so each draws the same
+    global sample and keeps its own rows: replicas get independent noise, and
+    N replicas see exactly the noise of one device.
+
+    Args:
+        draw: callable ``n -> Tensor (n, ...)``.
+        batch: this replica's batch size (int or int32 scalar Tensor).
+
+    Returns:
+        Tensor ``(batch, ...)``.
+    """
+    replicas = num_replicas()
+    if replicas == 1:
+        return draw(batch)
+    values = draw(batch * replicas)
+    replica_id = tf.distribute.get_replica_context().replica_id_in_sync_group
+    return values[replica_id * batch : (replica_id + 1) * batch]
+
+
+def scale_for_replicas(loss):
+    """`loss` divided by the replica count: `apply` sums the replicas' gradients, and each
+    replica's loss is the mean over its own equal slice, so the sum is the global mean's."""
+    replicas = num_replicas()
+    return loss / replicas if replicas > 1 else loss
+
+
+def batchnorm_layers(*networks):
+    """Every `keras.layers.BatchNormalization` inside `networks`, nested layers included."""
+    return [layer for net in networks for layer in net._flatten_layers(include_self=False, recursive=True)
+            if isinstance(layer, keras.layers.BatchNormalization)]
+
+
+def synchronize_batchnorm(*networks):
+    """Makes every BatchNorm of `networks` normalize by the statistics of all replicas."""
+    for layer in batchnorm_layers(*networks):
+        layer.synchronized = True
+
+
+def average_batchnorm_statistics(*networks):
+    """Moving mean and variance of every unsynchronized BatchNorm := their replica mean.
+
+    Exact for the mean; the variance becomes the mean of the per-replica
+    variances. Call in a replica context, once per step.
+    """
+    stats = [v for layer in batchnorm_layers(*networks) if not layer.synchronized
+             for v in (layer.moving_mean, layer.moving_variance)]
+    if not stats:
+        return
+    context = tf.distribute.get_replica_context()
+    means = context.all_reduce(tf.distribute.ReduceOp.MEAN, [tf.identity(v.value) for v in stats])
+    for v, mean in zip(stats, means):
+        v.assign(mean)

@@ -14,29 +14,18 @@ dataset        yes      the data it is meant for (``mnist_5k``, ``tfds:cifar10``
 image_shape    yes      [H, W, C]
 latent_dim     yes      size of z
 batch_size     yes      real images per discriminator step
-d_steps        yes      discriminator steps per generator step
-loss           yes      a name from `ganzoo.losses.available_losses()`
 train_steps    yes      generator iterations of the published schedule
-g_batch_size   no       latent samples per generator step
-gp_weight      no       gradient-penalty weight (``wgan_gp`` only)
 num_classes    no       classes of a conditional entry
-ema_decay      no       keep an EMA of the generator's weights for sampling
-sync_batchnorm no       false: per-replica BatchNorm statistics (default: over all replicas)
-ema_start      no       generator steps before the EMA starts averaging (copy until then)
-ema_warmup     no       EMA decay min(ema_decay, (1 + s) / (10 + s)) after ema_start
-augment        no       ``"diffaugment[:POLICY]"``, ``"ada"`` or a table (`ganzoo.augment.get`)
-r1_weight      no       gamma of the R1 penalty (gamma / 2 * R1 on D's loss)
-r2_weight      no       gamma of the R2 penalty
-penalty_interval no     lazy R1/R2: every N-th discriminator step, times N
-lecam_weight   no       weight of the LeCam regularizer
-lecam_decay    no       decay of the LeCam anchors (0.99)
-instance_noise no       sigma of Gaussian noise on D's inputs
-instance_noise_steps no generator steps over which that sigma decays to 0
 generator      yes      table: ``class`` (a `ganzoo.networks` class) + arguments
 discriminator  yes      table: the same
 d_optimizer    yes      table: optimizer settings (see `ganzoo.optimizers`)
 g_optimizer    yes      table: the same
 ============== ======== =====================================================
+
+and every training option (`ganzoo.models.OPTIONS`, declared by the part
+that implements it; ``loss`` and ``d_steps`` are required in a recipe):
+``ganzoo.registry.options_table()`` lists them with their docs, and so does
+the README.
 
 Inspired by timm's ``create_model``/``list_models`` and keras-hub presets.
 """
@@ -53,11 +42,12 @@ import pathlib
 import tomllib
 
 from ganzoo import paths
+from ganzoo.models import OPTIONS
 from ganzoo.validation import did_you_mean
 
 
-# field -> (type or tuple of types, required)
-_FIELDS = {
+# Recipe fields that are not training options: field -> (type or tuple of types, required).
+_RECIPE_FIELDS = {
     "description": (str, True),
     "family": (str, True),
     "paper": (str, True),
@@ -66,40 +56,32 @@ _FIELDS = {
     "image_shape": (list, True),
     "latent_dim": (int, True),
     "batch_size": (int, True),
-    "d_steps": (int, True),
-    "loss": (str, True),
     "train_steps": (int, True),
-    "g_batch_size": (int, False),
-    "gp_weight": ((int, float), False),
     "num_classes": (int, False),
-    "ema_decay": (float, False),
-    "sync_batchnorm": (bool, False),
-    "ema_start": (int, False),
-    "ema_warmup": (bool, False),
-    "augment": ((str, dict), False),
-    "r1_weight": ((int, float), False),
-    "r2_weight": ((int, float), False),
-    "penalty_interval": (int, False),
-    "lecam_weight": ((int, float), False),
-    "lecam_decay": ((int, float), False),
-    "instance_noise": ((int, float), False),
-    "instance_noise_steps": (int, False),
     "generator": (dict, True),
     "discriminator": (dict, True),
     "d_optimizer": (dict, True),
     "g_optimizer": (dict, True),
 }
 
+#: Training options a recipe must state (its paper's).
+_REQUIRED_OPTIONS = ("loss", "d_steps")
 
-# Integer fields whose smallest valid value is not 1.
-_MINIMUM = {"ema_start": 0}
+# Every field -> (type or tuple of types, required); the options' from their declarations.
+_FIELDS = {
+    **_RECIPE_FIELDS,
+    **{name: (o.types[0] if len(o.types) == 1 else o.types, name in _REQUIRED_OPTIONS)
+       for name, o in OPTIONS.items()},
+}
 
 # Optional fields passed to the GAN constructor under the same name.
-_GAN_OPTIONS = (
-    "sync_batchnorm", "ema_decay", "ema_start", "ema_warmup", "gp_weight", "augment", "r1_weight",
-    "r2_weight", "penalty_interval", "lecam_weight", "lecam_decay", "instance_noise",
-    "instance_noise_steps",
-)
+_GAN_OPTIONS = tuple(name for name in OPTIONS if name not in ("loss", "d_steps", "g_batch_size"))
+
+
+def options_table():
+    """The training options as reStructuredText table rows: ``name  required  doc``."""
+    return "\n".join(f"{name:<20} {'yes' if name in _REQUIRED_OPTIONS else 'no':<8} {o.doc}"
+                     for name, o in OPTIONS.items())
 
 
 #: Fields that fix the networks (or the model class), and so what the weights are for.
@@ -202,10 +184,14 @@ def _check_type(key, value, where):
         )
     if isinstance(value, float) and not math.isfinite(value):
         raise RecipeError(f"{where}: field '{key}' must be a finite number. Received: {key}={value!r}")
-    if types is int and value < _MINIMUM.get(key, 1):
-        raise RecipeError(
-            f"{where}: field '{key}' must be >= {_MINIMUM.get(key, 1)}. Received: {key}={value!r}"
-        )
+    if key in OPTIONS:
+        if OPTIONS[key].check is not None:
+            try:  # the check of the part that implements the option
+                OPTIONS[key].check(value)
+            except ValueError as e:
+                raise RecipeError(f"{where}: field '{key}': {e}") from None
+    elif types is int and value < 1:
+        raise RecipeError(f"{where}: field '{key}' must be >= 1. Received: {key}={value!r}")
 
 
 def _unknown_override(entry, key, value):
@@ -432,17 +418,6 @@ def _check_architecture(gan, field, value, where):
     )
 
 
-def _constructor_defaults(cls):
-    """Default values of the keyword arguments of `cls` and its GAN base classes."""
-    defaults = {}
-    for base in cls.__mro__:
-        if "__init__" in vars(base) and base.__module__.startswith("ganzoo."):
-            for p in inspect.signature(base.__init__).parameters.values():
-                if p.default is not p.empty:
-                    defaults.setdefault(p.name, p.default)
-    return defaults
-
-
 def _load_pretrained(name_or_path, compile, overrides, seed, name=None):
     """`ganzoo.pretrained.load_pretrained` with the training options of `overrides` applied.
 
@@ -477,7 +452,7 @@ def _with_training_options(gan, overrides, seed, where):
     config = gan.get_config()
     for key in ("generator", "discriminator"):
         config.pop(key)
-    defaults = _constructor_defaults(type(gan))
+    defaults = {o.name: o.default for o in type(gan).options()}
     for field, value in overrides.items():
         if field in ("d_optimizer", "g_optimizer"):
             settings = {**config["optimizer_settings"][field[0]], **value}
@@ -503,8 +478,7 @@ def _with_training_options(gan, overrides, seed, where):
         raise ValueError(f"{where}: {e}") from None
     if gan.ema_generator is not None and new.ema_generator is not None:
         new.ema_generator.set_weights(gan.ema_generator.get_weights())
-    if gan.lecam_weight and new.lecam_weight:
-        new.lecam_anchors.assign(gan.lecam_anchors)
+    new.take_regularizer_state(gan)
     if seed is None:
         new.seed_generator.state.assign(gan.seed_generator.state)
     return new

@@ -271,8 +271,7 @@ def start_from(gan, source, generator_steps, where):
     if (gan.augment is not None and source.augment is not None
             and gan.augment.get_config() == source.augment.get_config()):
         gan.augment.set_weights(source.augment.get_weights())
-    if gan.lecam_weight and source.lecam_weight:
-        gan.lecam_anchors.assign(source.lecam_anchors)
+    gan.take_regularizer_state(source)
     gan.ema_step_offset = int(generator_steps)
 
 

@@ -83,9 +83,9 @@ _MIRRORED = textwrap.dedent(
             report[name + ":p"] = {
                 "one_device": float(one.augment.p.numpy()),
                 "replicas": [float(v) for v in mirrored.experimental_local_results(gan.augment.p.value)],
-                "anchors_one": one.lecam_anchors.numpy().tolist(),
+                "anchors_one": one.regularizer("lecam").anchors.numpy().tolist(),
                 "anchors_replicas": [np.array(v).tolist() for v in
-                                     mirrored.experimental_local_results(gan.lecam_anchors.value)],
+                                     mirrored.experimental_local_results(gan.regularizer("lecam").anchors.value)],
             }
         report[name] = {
             "replicas": mirrored.num_replicas_in_sync,

@@ -11,8 +11,9 @@ PACKAGE = pathlib.Path(ganzoo.__file__).parent
 
 # Bottom to top. A module may import from its own unit and from lower layers.
 LAYERS = (
-    ("paths", "checksums", "validation", "image_scale", "_startup", "_version"),
-    ("data", "losses", "networks", "optimizers", "augment", "images", "distribute", "export_checks"),
+    ("paths", "checksums", "validation", "image_scale", "_startup", "_version", "options", "distribute"),
+    ("data", "losses", "networks", "optimizers", "augment", "images", "export_checks"),
+    ("regularizers",),
     ("models", "metrics"),
     ("export", "pretrained"),
     ("registry",),

@@ -368,6 +368,6 @@ def test_a_step_optimizes_and_logs_the_objective_recomputed_term_by_term(case):
         for key, value in expected.items():
             assert logs[key][0] == pytest.approx(value, rel=1e-5, abs=1e-6), (where, key)
         if case.get("lecam_weight"):
-            anchors = np.array(gan.lecam_anchors)
+            anchors = np.array(gan.regularizer("lecam").anchors)
             np.testing.assert_allclose(anchors[:2], state["anchors"], rtol=1e-5, atol=1e-6)
             assert anchors[2] == state["iterations"]  # one anchor update per D step

@@ -84,13 +84,13 @@ def test_every_option_is_in_the_config_and_survives_keras_save_and_load(tmp_path
     gan.fit(as_dataset(real_batch(gan), repeats=4), epochs=1, verbose=0)
     p = float(gan.augment.p)
     assert p != 0.5  # moved by the adjustment
-    anchors = np.array(gan.lecam_anchors)
+    anchors = np.array(gan.regularizer("lecam").anchors)
     assert anchors[2] == 4 and np.all(np.isfinite(anchors))
     gan.save(tmp_path / "gan.keras")
     again = keras.models.load_model(tmp_path / "gan.keras")
     assert isinstance(again.augment, augment.AdaptiveAugment)
     assert float(again.augment.p) == pytest.approx(p)
-    np.testing.assert_array_equal(np.array(again.lecam_anchors), anchors)
+    np.testing.assert_array_equal(np.array(again.regularizer("lecam").anchors), anchors)
     config = again.get_config()
     for key, value in dict(lecam_weight=0.3, r1_weight=0.5, r2_weight=0.25, penalty_interval=3,
                            ema_start=5, ema_warmup=True, instance_noise=0.2,
@@ -135,7 +135,7 @@ def test_instance_noise_sigma_decays_linearly_to_zero():
     gan = tiny_model("dcgan_mnist", instance_noise=0.2, instance_noise_steps=4)
     sigmas = []
     for _ in range(5):
-        sigmas.append(float(gan._instance_noise_sigma()))
+        sigmas.append(float(gan.instance_noise_layer.sigma_at(gan.g_optimizer.iterations)))
         gan.g_optimizer.iterations.assign_add(1)
     np.testing.assert_allclose(sigmas, [0.2, 0.15, 0.1, 0.05, 0.0], atol=1e-7)
 
@@ -298,6 +298,6 @@ def test_lazy_penalty_is_computed_every_kth_step_and_scaled_by_k():
     seen = []
     for step in range(6):
         gan.d_optimizer.iterations.assign(step)
-        value, due = gan._lazy(lambda: tf.constant(2.0))
+        value, due = gan._lazy(lambda: tf.constant(2.0), 3)
         seen.append((float(value), float(due)))
     assert seen == [(6.0, 1.0), (0.0, 0.0), (0.0, 0.0), (6.0, 1.0), (0.0, 0.0), (0.0, 0.0)]

@@ -3,6 +3,12 @@
 * `DiffAugment`: Zhao et al. 2020, arXiv:2006.10738 (fixed policy).
 * `AdaptiveAugment`: ADA, Karras et al. 2020, arXiv:2006.06676 (probability
   adapted to the discriminator's overfitting).
+* `InstanceNoise`: Gaussian noise on the discriminator's inputs (Sønderby et
+  al. 2016, arXiv:1610.04490).
+
+The GAN engine uses every one through the same interface of `Augment`
+(`draw`, `apply`, `observe`, `logs`); `from_options` builds them from the
+recipe fields declared in `OPTIONS`.
 
 A GAN takes either through its ``augment`` argument (and the recipe field of
 the same name), as a layer, a spec string for `get` or a config dict::
@@ -17,9 +23,12 @@ random numbers.
 import keras
 
 from ganzoo.augment import ops
+from ganzoo.augment.noise import InstanceNoise
 from ganzoo.augment.ada import TRANSFORMS, AdaptiveAugment
 from ganzoo.augment.base import Augment
 from ganzoo.augment.diffaugment import POLICIES, DiffAugment
+from ganzoo.options import Option
+from ganzoo.validation import check_number
 
 _NAMES = {"diffaugment": DiffAugment, "ada": AdaptiveAugment}
 
@@ -74,4 +83,27 @@ def get(spec):
     )
 
 
-__all__ = ["Augment", "DiffAugment", "AdaptiveAugment", "POLICIES", "TRANSFORMS", "get", "ops"]
+def _check_spec(spec):
+    get(spec)  # raises for a bad spec
+    return spec
+
+
+#: The recipe fields of the discriminator's input transforms (`from_options`).
+OPTIONS = (
+    Option("augment", '``"diffaugment[:POLICY]"``, ``"ada"`` or a table (`ganzoo.augment.get`)', None,
+           (str, dict), _check_spec),
+    Option("instance_noise", "sigma of Gaussian noise on D's inputs", 0.0, (int, float),
+           lambda v: check_number("instance_noise", v, 0.0)),
+    Option("instance_noise_steps", "generator steps over which that sigma decays to 0", None, (int,),
+           lambda v: check_number("instance_noise_steps", v, 1, integer=True)),
+)
+
+
+def from_options(augment=None, instance_noise=0.0, instance_noise_steps=None):
+    """The discriminator's input transforms of the recipe fields in `OPTIONS`, in the order
+    they apply: ``(augmentation layer or None, InstanceNoise or None)``."""
+    noise = InstanceNoise(instance_noise, instance_noise_steps) if instance_noise else None
+    return get(augment), noise
+
+
+__all__ = ["InstanceNoise", "OPTIONS", "from_options", "Augment", "DiffAugment", "AdaptiveAugment", "POLICIES", "TRANSFORMS", "get", "ops"]

@@ -5,6 +5,7 @@ Data" (arXiv:2006.06676)."""
 import keras
 import tensorflow as tf
 
+from ganzoo import distribute
 from ganzoo.augment import ops
 from ganzoo.augment.base import Augment
 from ganzoo.validation import check_number
@@ -157,6 +158,15 @@ class AdaptiveAugment(Augment):
         self.sign_sum.assign(total * (1.0 - due))
         self.sign_count.assign(count * (1.0 - due))
         return tf.identity(self.p)
+
+    def observe(self, real_logits, batch_size):
+        """Accumulates ``r_t = E[sign(D(real))]`` (over the replicas) of one discriminator step."""
+        r_t = distribute.replica_mean(tf.reduce_mean(tf.sign(real_logits)))
+        self.update(r_t, tf.cast(batch_size, "float32"))
+
+    def logs(self):
+        """The augmentation probability, logged as ``aug_p``."""
+        return {"aug_p": tf.identity(self.p)}
 
     def get_config(self):
         config = super().get_config()

@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from ganzoo import distribute
+
 
 class Augment(keras.layers.Layer):
     """A differentiable augmentation applied to every image a discriminator sees.
@@ -64,3 +66,33 @@ class Augment(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+    # --- the GAN engine's interface -------------------------------------------
+
+    def draw(self, image_shape, draw, step):
+        """This call's random parameters, for one batch the discriminator sees.
+
+        Args:
+            image_shape: (H, W, C).
+            draw: callable ``draw(sampler) -> Tensor (batch, ...)``, this
+                replica's rows of one global draw ``sampler(n, seed)`` from the
+                model's seed stream (`ganzoo.regularizers.Step.draw`).
+            step: int64 scalar Tensor, generator steps done so far.
+
+        Returns:
+            float32 (batch, num_random(image_shape)) uniforms in [0, 1).
+        """
+        k = self.num_random(image_shape)
+        return draw(lambda n, seed: keras.random.uniform((n, k), seed=seed))
+
+    def apply(self, images, params):
+        """`images` (batch, H, W, C) transformed with the parameters of `draw`."""
+        return self(images, noise=params, training=True)
+
+    def observe(self, real_logits, batch_size):
+        """Called after every discriminator step with its real logits (batch, 1) and the
+        global number of real images; an adaptive augmentation adjusts itself here."""
+
+    def logs(self):
+        """``{name: float32 scalar}`` added to `fit`'s logs after every step (none here)."""
+        return {}

@@ -7,4 +7,8 @@ from ganzoo.models.wgan_gp import WGANGP
 
 FAMILIES = {"gan": GAN, "dcgan": DCGAN, "wgan_gp": WGANGP, "sngan": SNGAN}
 
-__all__ = ["GAN", "DCGAN", "WGANGP", "SNGAN", "FAMILIES"]
+#: Every training option of every family, ``{name: ganzoo.options.Option}``, each
+#: declared once by the part that implements it (`GAN.options()`).
+OPTIONS = {o.name: o for cls in FAMILIES.values() for o in cls.options()}
+
+__all__ = ["GAN", "DCGAN", "WGANGP", "SNGAN", "FAMILIES", "OPTIONS"]

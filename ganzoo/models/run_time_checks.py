@@ -76,3 +76,12 @@ def raises_value_errors(method):
             raise error from e
 
     return checked
+
+
+def after(checks, *tensors):
+    """`tensors` (None kept as None), made to depend on the ops `checks`, so that nothing
+    computed from them runs before the checks pass; `tensors` themselves when `checks` is empty."""
+    if not checks:
+        return tensors
+    with tf.control_dependencies(checks):
+        return tuple(None if t is None else tf.identity(t) for t in tensors)

@@ -4,8 +4,9 @@
 import keras
 import tensorflow as tf
 
-from ganzoo import losses as losses_lib
+from ganzoo import regularizers
 from ganzoo.models.gan import GAN
+from ganzoo.options import Option
 from ganzoo.validation import check_number
 
 
@@ -33,9 +34,14 @@ class WGANGP(GAN):
         "d": {"name": "adam", "learning_rate": 1e-4, "beta_1": 0.5, "beta_2": 0.9},
         "g": {"name": "adam", "learning_rate": 1e-4, "beta_1": 0.5, "beta_2": 0.9},
     }
-    metric_names = ("d_loss", "g_loss", "d_real", "d_fake", "gp")
 
-    def __init__(self, generator, discriminator, gp_weight=10.0, **kwargs):
+    #: lambda, the penalty weight (the paper's 10).
+    family_options = (
+        Option("gp_weight", "gradient-penalty weight (``wgan_gp`` only)", 10.0, (int, float),
+               lambda v: check_number("gp_weight", v, 0.0)),
+    )
+
+    def __init__(self, generator, discriminator, **kwargs):
         coupled = [layer.name for layer in discriminator._flatten_layers(include_self=False)
                    if isinstance(layer, keras.layers.BatchNormalization)]
         if coupled:
@@ -47,22 +53,12 @@ class WGANGP(GAN):
                 f"layers {coupled}"
             )
         super().__init__(generator, discriminator, **kwargs)
-        self.gp_weight = check_number("gp_weight", gp_weight, 0.0)
 
     #: Conditional WGAN-GP: the critic step's fakes take the real batch's
     #: labels, so the penalty interpolates images of one class under that class
     #: (as the authors' conditional code does).
     fake_labels_from_real = True
 
-    def discriminator_penalty(self, real, fake, labels, critic):
-        alpha = self._replica_draw(
-            lambda n: keras.random.uniform((n,), 0.0, 1.0, seed=self._rng()),
-            tf.shape(real)[0],
-        )
-        gp = losses_lib.gradient_penalty(critic, real, fake, labels=labels, alpha=alpha)
-        return self.gp_weight * gp, {"gp": gp}
-
-    def get_config(self):
-        config = super().get_config()
-        config["gp_weight"] = self.gp_weight
-        return config
+    def family_regularizers(self, options):
+        """`ganzoo.regularizers.GradientPenalty` of weight ``gp_weight``, logged as ``gp``."""
+        return [regularizers.GradientPenalty(weight=options["gp_weight"])]

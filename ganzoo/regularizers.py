@@ -1,0 +1,285 @@
+"""Terms added to the discriminator's loss, behind one interface.
+
+A `Regularizer` computes an **unweighted** penalty from one discriminator
+step (a `Step`); the GAN engine adds ``weight * penalty`` to the
+discriminator's loss and logs the unweighted penalty under the regularizer's
+``name``. Lazy regularization (Karras et al. 2020, StyleGAN2,
+arXiv:1912.04958, Section 3.1) is the engine's: with ``interval=k`` the
+penalty is computed on every k-th discriminator step and the engine adds
+``weight * k * penalty`` then, 0 otherwise.
+
+Built in (each cited in its class):
+
+* `GradientPenalty`: WGAN-GP's two-sided penalty (the ``wgan_gp`` family's).
+* `R1`, `R2`: zero-centred input-gradient penalties on real / generated images.
+* `LeCam`: the LeCam regularizer, its anchors held as its own weights.
+
+Every GAN takes ``regularizers=[...]``; the recipe fields ``r1_weight``,
+``r2_weight``, ``penalty_interval``, ``lecam_weight`` and ``lecam_decay``
+(declared in `OPTIONS`) build the built-in ones (`from_options`). A
+regularizer written outside ganzoo is a subclass registered with
+``keras.saving.register_keras_serializable``::
+
+    @keras.saving.register_keras_serializable(package="my_project")
+    class LogitSquare(ganzoo.regularizers.Regularizer):
+        def penalty(self, step):
+            return tf.reduce_mean(tf.square(step.real_logits))
+
+    gan = ganzoo.create_model("dcgan_mnist", regularizers=[LogitSquare(0.01, name="logit_sq")])
+"""
+
+import dataclasses
+from typing import Any, Callable
+
+import keras
+import tensorflow as tf
+
+from ganzoo import distribute
+from ganzoo import losses as losses_lib
+from ganzoo.options import Option
+from ganzoo.validation import check_number
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """What a regularizer sees of one discriminator step.
+
+    Attributes:
+        real: float32 (batch, H, W, C), the step's real images in [-1, 1].
+        fake: float32 (batch, H, W, C), its generated images (constants).
+        labels: int32 (batch,) labels of `real`, or None (unconditional).
+        fake_labels: int32 (batch,) labels `fake` was generated for, or None.
+        real_logits: float32 (batch, 1), the discriminator on `real`.
+        fake_logits: float32 (batch, 1), the discriminator on `fake`.
+        critic: callable ``critic(images, labels=None) -> float32 (n, 1)``:
+            the discriminator behind the real batch's augmentation and
+            instance noise, a function of un-augmented images,
+            differentiable in them (penalties differentiate through the
+            augmentation, as StyleGAN2-ADA does).
+        fake_critic: the same behind the generated batch's augmentation.
+        training: False in validation (``fit(validation_data=...)``): a
+            regularizer must then move no state.
+        draw: callable ``draw(sampler) -> Tensor (batch, ...)`` for random
+            numbers: ``sampler(n, seed)`` draws ``n`` rows with
+            ``keras.random`` and ``seed``; `draw` gives this replica's rows of
+            one global draw from the model's seed stream (so N replicas draw
+            like one device, and a seeded fit is reproducible).
+    """
+
+    real: Any
+    fake: Any
+    labels: Any
+    fake_labels: Any
+    real_logits: Any
+    fake_logits: Any
+    critic: Callable
+    fake_critic: Callable
+    training: bool
+    draw: Callable
+
+
+def _as_inputs(critic):
+    """`critic(images, labels)` as the callable ``inputs -> logits`` that `ganzoo.losses` takes."""
+    def call(inputs, training=True):  # the engine's critic decides the mode
+        images, labels = inputs if isinstance(inputs, (list, tuple)) else (inputs, None)
+        return critic(images, labels)
+    return call
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class Regularizer(keras.layers.Layer):
+    """A term of the discriminator's loss: the engine adds ``weight * penalty(step)``.
+
+    Args:
+        weight: float >= 0, the factor of the penalty in the loss.
+        interval: positive int, lazy regularization: the penalty is computed
+            on every `interval`-th discriminator step only and then counts
+            ``interval`` times (StyleGAN2, Section 3.1). Default 1.
+        name: the name the unweighted penalty is logged under.
+        **kwargs: passed to `keras.layers.Layer`.
+
+    Raises:
+        ValueError: a negative weight or a non-positive interval.
+    """
+
+    def __init__(self, weight=1.0, interval=1, name=None, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(name=name, **kwargs)
+        self.weight = check_number("weight", weight, 0.0)
+        self.interval = check_number("interval", interval, 1, integer=True)
+        self.built = True  # no weights that depend on an input shape
+
+    def penalty(self, step):
+        """The unweighted penalty of one discriminator step.
+
+        Args:
+            step: a `Step`.
+
+        Returns:
+            float32 scalar Tensor.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement penalty(step)")
+
+    def call(self, step):
+        return self.penalty(step)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"weight": self.weight, "interval": self.interval})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class GradientPenalty(Regularizer):
+    """WGAN-GP's two-sided gradient penalty (Gulrajani et al. 2017, arXiv:1704.00028,
+    Algorithm 1): ``E[(||grad D(x_hat)||_2 - 1)^2]`` at ``x_hat = a * real + (1 - a) * fake``,
+    ``a ~ U(0, 1)`` per sample (drawn from the model's seed stream), logged as ``gp``.
+
+    Args:
+        weight: lambda (the paper's 10). Other arguments as `Regularizer`.
+    """
+
+    def __init__(self, weight=10.0, interval=1, name="gp", **kwargs):
+        super().__init__(weight=weight, interval=interval, name=name, **kwargs)
+
+    def penalty(self, step):
+        alpha = step.draw(lambda n, seed: keras.random.uniform((n,), 0.0, 1.0, seed=seed))
+        return losses_lib.gradient_penalty(_as_inputs(step.critic), step.real, step.fake,
+                                           labels=step.labels, alpha=alpha)
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class R1(Regularizer):
+    """R1 (Mescheder, Geiger & Nowozin 2018, arXiv:1801.04406, eq. 9): ``E[||grad_x D(x)||^2]``
+    on real images, added as ``gamma / 2 * R1``; logged (unweighted) as ``r1``.
+
+    Args:
+        gamma: float >= 0, the paper's gamma (the weight is ``gamma / 2``).
+        interval: lazy interval (see `Regularizer`).
+        name: log name (default ``"r1"``).
+    """
+
+    def __init__(self, gamma=1.0, interval=1, name="r1", **kwargs):
+        kwargs.pop("weight", None)  # derived from gamma (a config written by get_config has it)
+        self.gamma = check_number("gamma", gamma, 0.0)
+        super().__init__(weight=0.5 * self.gamma, interval=interval, name=name, **kwargs)
+
+    def penalty(self, step):
+        return losses_lib.r1_penalty(_as_inputs(step.critic), step.real, labels=step.labels)
+
+    def get_config(self):
+        return {**super().get_config(), "gamma": self.gamma}
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class R2(R1):
+    """R2 (Mescheder et al. 2018, arXiv:1801.04406): `R1` on generated images, through the
+    generated batch's augmentation; logged as ``r2``. Arguments as `R1`."""
+
+    def __init__(self, gamma=1.0, interval=1, name="r2", **kwargs):
+        super().__init__(gamma=gamma, interval=interval, name=name, **kwargs)
+
+    def penalty(self, step):
+        return losses_lib.r2_penalty(_as_inputs(step.fake_critic), step.fake, labels=step.fake_labels)
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class LeCam(Regularizer):
+    """LeCam regularization (Tseng et al. 2021, arXiv:2104.03310, eq. 3), logged as ``lecam``.
+
+    ``E[relu(D(x) - a_fake)^2] + E[relu(a_real - D(G(z)))^2]`` with anchors
+    ``a_real``, ``a_fake`` the moving averages (decay `decay`) of the mean
+    logits on real and generated images over the replicas, updated before
+    each penalty (the first update sets them to the batch's means). The
+    anchors and the update count are the non-trainable weight
+    ``lecam_anchors`` (3,) ``[a_real, a_fake, count]``, saved with the model.
+    In validation the current anchors are read, not moved.
+
+    Args:
+        weight: lambda. decay: float in [0, 1), the anchors' decay (0.99).
+        Other arguments as `Regularizer`.
+    """
+
+    def __init__(self, weight=1.0, decay=0.99, interval=1, name="lecam", **kwargs):
+        super().__init__(weight=weight, interval=interval, name=name, **kwargs)
+        self.decay = check_number("lecam_decay", decay, 0.0, 1.0, open_high=True)
+        self.anchors = self.add_weight(
+            shape=(3,), initializer="zeros", trainable=False, name="lecam_anchors",
+            dtype="float32", aggregation="only_first_replica",
+        )
+
+    def penalty(self, step):
+        means = distribute.replica_mean(tf.stack([
+            tf.reduce_mean(tf.stop_gradient(step.real_logits)),
+            tf.reduce_mean(tf.stop_gradient(step.fake_logits)),
+        ]))
+        count = self.anchors[2]
+        if step.training:
+            decay = tf.where(count > 0, self.decay, 0.0)
+            anchors = decay * self.anchors[:2] + (1.0 - decay) * means
+            self.anchors.assign(tf.concat([anchors, [count + 1.0]], 0))
+        else:  # the current anchors (this batch's means before the first update)
+            anchors = tf.where(count > 0, self.anchors[:2], means)
+        return losses_lib.lecam_penalty(step.real_logits, step.fake_logits, anchors[0], anchors[1])
+
+    def load_own_variables(self, store):
+        if not list(store.keys()):
+            return  # a file of the engine before this module: `GAN.load_own_variables` restores them
+        super().load_own_variables(store)
+
+    def get_config(self):
+        return {**super().get_config(), "decay": self.decay}
+
+
+# --- the recipe fields of the built-in regularizers ---------------------------
+
+def _weight(name):
+    return lambda v: check_number(name, v, 0.0)
+
+
+#: The recipe fields that build the built-in regularizers (`from_options`).
+OPTIONS = (
+    Option("r1_weight", "gamma of the R1 penalty (gamma / 2 * R1 on D's loss)", 0.0, (int, float),
+           _weight("r1_weight")),
+    Option("r2_weight", "gamma of the R2 penalty", 0.0, (int, float), _weight("r2_weight")),
+    Option("penalty_interval", "lazy R1/R2: every N-th discriminator step, times N", 1, (int,),
+           lambda v: check_number("penalty_interval", v, 1, integer=True)),
+    Option("lecam_weight", "weight of the LeCam regularizer", 0.0, (int, float), _weight("lecam_weight")),
+    Option("lecam_decay", "decay of the LeCam anchors (0.99)", 0.99, (int, float),
+           lambda v: check_number("lecam_decay", v, 0.0, 1.0, open_high=True)),
+)
+
+
+def from_options(r1_weight=0.0, r2_weight=0.0, penalty_interval=1, lecam_weight=0.0, lecam_decay=0.99):
+    """The built-in regularizers the recipe fields of `OPTIONS` ask for (checked values).
+
+    Returns:
+        list: `R1` (``gamma=r1_weight``) and `R2` if their gamma is non-zero,
+        both lazy every `penalty_interval` steps, then `LeCam` if
+        `lecam_weight` is non-zero: the order their terms are summed and
+        logged in.
+    """
+    out = []
+    if r1_weight:
+        out.append(R1(gamma=r1_weight, interval=penalty_interval))
+    if r2_weight:
+        out.append(R2(gamma=r2_weight, interval=penalty_interval))
+    if lecam_weight:
+        out.append(LeCam(weight=lecam_weight, decay=lecam_decay))
+    return out
+
+
+def get(spec):
+    """A `Regularizer` from itself or its serialized config.
+
+    Raises:
+        ValueError: anything else, naming what was received.
+    """
+    if isinstance(spec, dict) and "class_name" in spec:
+        spec = keras.saving.deserialize_keras_object(spec)
+    if not isinstance(spec, Regularizer):
+        raise ValueError(
+            "regularizers must be ganzoo.regularizers.Regularizer instances (or their serialized "
+            f"configs). Received: {spec!r}"
+        )
+    return spec
