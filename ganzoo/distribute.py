@@ -198,3 +198,25 @@ def average_batchnorm_statistics(*networks):
     means = context.all_reduce(tf.distribute.ReduceOp.MEAN, [tf.identity(v.value) for v in stats])
     for v, mean in zip(stats, means):
         v.assign(mean)
+
+
+def resolve_jit_compile(jit_compile):
+    """`GAN.compile`'s ``jit_compile`` for the current strategy: True or False.
+
+    "auto" turns XLA off on CPUs, where TensorFlow's oneDNN kernels were faster
+    than XLA for every MNIST entry (``benchmarks/README.md``), and on for a
+    single GPU or TPU replica.
+
+    Raises:
+        ValueError: True under a multi-replica strategy on CPUs, where XLA fails.
+    """
+    if jit_compile == "auto":
+        return num_replicas() == 1 and not on_accelerator_free_host()
+    if jit_compile and num_replicas() > 1 and on_cpus():
+        raise ValueError(
+            "XLA (jit_compile=True, --xla on) fails under a multi-replica strategy on CPUs "
+            "(TensorFlow cannot place the compiled step's resources across CPU "
+            "devices); use jit_compile='auto' or False (--xla auto/off). Received: jit_compile=True "
+            f"with {num_replicas()} CPU replicas"
+        )
+    return jit_compile

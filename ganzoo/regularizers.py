@@ -222,6 +222,24 @@ class LeCam(Regularizer):
             anchors = tf.where(count > 0, self.anchors[:2], means)
         return losses_lib.lecam_penalty(step.real_logits, step.fake_logits, anchors[0], anchors[1])
 
+    @staticmethod
+    def restore_from_gan_store(regularizers, store, keys):
+        """Restores the anchors from a GAN's own variables in a file of the engine before this
+        module (they were the GAN's only variable).
+
+        Raises:
+            ValueError: the store does not hold exactly one variable, or `regularizers` not
+                exactly one `LeCam`.
+        """
+        holders = [r for r in regularizers if isinstance(r, LeCam)]
+        if len(keys) != 1 or len(holders) != 1:
+            raise ValueError(
+                f"This file holds {len(keys)} variables of the GAN itself; a GAN of this version "
+                "holds none (its LeCam anchors live in its LeCam regularizer). "
+                f"Received: {len(keys)} variables and {len(holders)} LeCam regularizers"
+            )
+        holders[0].anchors.assign(store[keys[0]])
+
     def load_own_variables(self, store):
         if not list(store.keys()):
             return  # a file of the engine before this module: `GAN.load_own_variables` restores them
@@ -269,6 +287,45 @@ def from_options(r1_weight=0.0, r2_weight=0.0, penalty_interval=1, lecam_weight=
     return out
 
 
+def check_names(regularizers, taken):
+    """The regularizers' names, each logged as a metric: unique, and none in `taken`.
+
+    Raises:
+        ValueError: a repeated or taken name.
+    """
+    names = [r.name for r in regularizers]
+    clash = sorted({n for n in names if names.count(n) > 1 or n in taken})
+    if clash:
+        raise ValueError(
+            "Each regularizer is logged under its name, which must differ from the other "
+            f"regularizers' and from {sorted(taken)}. Received: regularizers named {names}"
+        )
+    return names
+
+
+def find(regularizers, name):
+    """The member of `regularizers` logged under `name`.
+
+    Raises:
+        ValueError: none has that name (the message lists the names).
+    """
+    for reg in regularizers:
+        if reg.name == name:
+            return reg
+    raise ValueError(f"No regularizer named {name!r}; there are {[r.name for r in regularizers]}. "
+                     f"Received: name={name!r}")
+
+
+def copy_state(source, target):
+    """Copies the weights of each regularizer of `source` to the one of `target` with the
+    same name and class (for a GAN rebuilt around trained networks)."""
+    theirs = {r.name: r for r in source}
+    for reg in target:
+        other = theirs.get(reg.name)
+        if other is not None and type(other) is type(reg) and reg.weights:
+            reg.set_weights(other.get_weights())
+
+
 def get(spec):
     """A `Regularizer` from itself or its serialized config.
 
@@ -283,3 +340,41 @@ def get(spec):
             f"configs). Received: {spec!r}"
         )
     return spec
+
+
+def lazy(compute, interval, d_step, discriminator, every_step=False):
+    """Lazy regularization (StyleGAN2, Section 3.1): `compute()` times `interval` on every
+    `interval`-th discriminator step, 0 on the others.
+
+    Args:
+        compute: callable returning the float32 scalar penalty.
+        interval: positive int.
+        d_step: int Tensor, discriminator steps done so far (the step is due when
+            ``d_step % interval == 0``).
+        discriminator: the network whose non-trainable state (BatchNorm statistics,
+            spectral-norm vectors) a discarded computation must not move.
+        every_step: compute on every step and keep every `interval`-th (needed under
+            XLA, which cannot differentiate the nested penalty gradient inside a
+            ``tf.cond`` ("InvertPermutation: 0 is duplicated"), and under a
+            tf.distribute strategy, where the discriminator's state updates inside a
+            ``tf.cond`` are synchronisation points ("merge_call called while defining
+            a new graph")): the same result without the saving; the state the
+            discarded computations move is put back.
+
+    Returns:
+        ``(weighted value, due)``: float32 scalars, ``due`` 1.0 when computed, else 0.0.
+    """
+    k = interval
+    if k == 1:
+        return compute(), tf.constant(1.0)
+    due = tf.equal(tf.math.floormod(d_step, k), 0)
+    if every_step:
+        state = discriminator.non_trainable_variables
+        saved = [tf.identity(v.value) for v in state]
+        value = compute()
+        with tf.control_dependencies([value]):
+            for v, old in zip(state, saved):
+                v.assign(tf.where(due, v.value, old))
+        return value * float(k) * tf.cast(due, "float32"), tf.cast(due, "float32")
+    value = tf.cond(due, lambda: compute() * float(k), lambda: tf.constant(0.0))
+    return value, tf.cast(due, "float32")

@@ -1,24 +1,19 @@
 """The GAN training engine: a `keras.Model` whose `train_step` plays the game.
 
-`GAN` holds a generator and a discriminator (both `keras.Model`; the
-discriminator returns logits) and overrides `train_step`, so `model.fit` on a
-`tf.data` pipeline trains it with every Keras callback. Family classes
-(`DCGAN`, `WGANGP`, `SNGAN`) only say what their algorithm changes: the loss,
-the regularizers, the number of discriminator steps, and the paper's
-optimizers.
+`GAN` holds a generator and a discriminator (logits) and overrides
+`train_step`, so `model.fit` on a `tf.data` pipeline trains it with every
+Keras callback. Family classes (`DCGAN`, `WGANGP`, `SNGAN`) only say what
+their algorithm changes: loss, regularizers, discriminator steps, optimizers.
+One `train_step` is one generator iteration of the papers' algorithms (e.g.
+Gulrajani et al. 2017, Algorithm 1): its batch of ``d_steps * batch_size``
+real images is split into ``d_steps`` disjoint real batches, one per
+discriminator step; then one generator step follows.
 
-One call of `train_step` is one generator iteration of the papers' algorithms
-(e.g. Gulrajani et al. 2017, Algorithm 1): the batch it receives holds
-``d_steps * batch_size`` real images and is split into ``d_steps`` disjoint
-real batches, one per discriminator step; then one generator step follows.
-
-The engine keeps the game; its parts live beside it: the data checks
-(`ganzoo.models.input_checks`), the replica plumbing (`ganzoo.distribute`),
-the EMA generator (`ganzoo.models.ema`), the terms of the discriminator's
-loss (`ganzoo.regularizers`), the discriminator's input transforms
-(`ganzoo.augment`: augmentation, instance noise) and the sampling protocol
-(`ganzoo.sampling`). Each training option is declared once by the part that
-implements it (`GAN.options()`).
+Its parts live beside it: the data checks (`ganzoo.models.input_checks`), the
+replica plumbing (`ganzoo.distribute`), the EMA generator
+(`ganzoo.models.ema`), the discriminator's loss terms (`ganzoo.regularizers`)
+and input transforms (`ganzoo.augment`). Each training option is declared
+once, by the part that implements it (`GAN.options()`).
 """
 
 import contextlib
@@ -35,38 +30,26 @@ from ganzoo import regularizers as regularizers_lib
 from ganzoo.models import run_time_checks
 from ganzoo.models.ema import OPTIONS as EMA_OPTIONS
 from ganzoo.models.ema import GeneratorEMA
-from ganzoo.models.input_checks import InputChecks
+from ganzoo.models import input_checks
 from ganzoo.options import Option, pop_options
 from ganzoo.networks import inference
 from ganzoo.validation import check_class_ids, check_latent, check_number
 
 
-def _check_g_batch_size(value):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"g_batch_size must be a positive integer or None. Received: g_batch_size={value!r}")
-    return int(value)
-
-
-def _check_d_steps(value):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"d_steps must be a positive integer. Received: d_steps={value!r}")
-    return int(value)
-
-
 def _check_sync_batchnorm(value):
     if not isinstance(value, bool):
-        raise ValueError(
-            "sync_batchnorm must be True, False or None (synchronized when there is more "
-            f"than one replica). Received: sync_batchnorm={value!r}"
-        )
+        raise ValueError("sync_batchnorm must be True, False or None (synchronized when there is more "
+                         f"than one replica). Received: sync_batchnorm={value!r}")
     return value
 
 
 #: The options of the game itself (None: the family's default).
 GAME_OPTIONS = (
     Option("loss", "a name from `ganzoo.losses.available_losses()`", None, (str,)),
-    Option("d_steps", "discriminator steps per generator step", None, (int,), _check_d_steps),
-    Option("g_batch_size", "latent samples per generator step", None, (int,), _check_g_batch_size),
+    Option("d_steps", "discriminator steps per generator step", None, (int,),
+           lambda v: check_number("d_steps", v, 1, integer=True)),
+    Option("g_batch_size", "latent samples per generator step", None, (int,),
+           lambda v: check_number("g_batch_size", v, 1, integer=True)),
     Option("sync_batchnorm", "false: per-replica BatchNorm statistics (default: over all replicas)",
            None, (bool,), _check_sync_batchnorm),
 )
@@ -78,55 +61,36 @@ class GAN(keras.Model):
 
     Args:
         generator: `keras.Model` mapping ``z`` (batch, latent_dim) — or
-            ``[z, labels]`` when conditional — to images (batch, H, W, C) in
-            [-1, 1].
+            ``[z, labels]`` when conditional — to images (batch, H, W, C) in [-1, 1].
         discriminator: `keras.Model` mapping images (batch, H, W, C) — or
             ``[images, labels]`` — to logits (batch, 1).
-        optimizer_settings: dict ``{"d": settings, "g": settings}`` used by
-            `compile()` when no optimizer is passed (see `ganzoo.optimizers`);
-            default: the family's published settings.
-        num_classes: number of classes for a conditional GAN (generator and
-            discriminator then take labels), or None.
-        seed: int seed of the model's `keras.random.SeedGenerator`, the
-            source of every random number drawn in `train_step`.
-        regularizers: list of `ganzoo.regularizers.Regularizer`, terms added
-            to the discriminator's loss after the family's and those of the
-            options below (each logged, unweighted, under its name).
-        ema_step_offset: generator steps the weights were trained for before
-            this model's optimizers began counting (a fine-tuned model: its
-            source's; set by `ganzoo.pretrained` and ``ganzoo train
-            --pretrained/--init-from``). The EMA schedule (``ema_start``,
-            warm-up) counts from there, so the EMA generator continues.
-        **options: the training options, each declared (with its doc, default
-            and check) by the part that implements it; `GAN.options()` lists
-            them:
-
-            - the game (`GAME_OPTIONS`): ``loss`` (a name in `ganzoo.losses`,
-              default the family's), ``d_steps`` (discriminator steps per
-              generator step, each on its own slice of the real batch; default
-              the family's), ``g_batch_size`` (latent samples of the generator
-              step over all replicas; default the per-D-step batch) and
-              ``sync_batchnorm`` (None or True: BatchNorm statistics over all
-              replicas, so N replicas train like one device; False: per
-              replica, moving statistics averaged after every step);
-            - the EMA generator (`ganzoo.models.ema.OPTIONS`): ``ema_decay``,
-              ``ema_start``, ``ema_warmup``; `generate` and the export then use
-              ``ema_generator`` (``gan(z)`` and `predict` keep the raw
-              generator);
-            - the discriminator's inputs (`ganzoo.augment.OPTIONS`):
-              ``augment`` (DiffAugment, ADA, ...; ADA's probability is logged
-              as ``aug_p``), ``instance_noise``, ``instance_noise_steps``;
-            - the built-in regularizers (`ganzoo.regularizers.OPTIONS`):
-              ``r1_weight``, ``r2_weight``, ``penalty_interval``,
-              ``lecam_weight``, ``lecam_decay``;
-            - the family's (`family_options`), e.g. WGAN-GP's ``gp_weight``.
-
-            Any other keyword goes to `keras.Model` (``name``, ...).
+        optimizer_settings: ``{"d": settings, "g": settings}`` for `compile()`
+            without optimizers (`ganzoo.optimizers`); default: the family's.
+        num_classes: classes of a conditional GAN (both networks take labels), or None.
+        seed: int seed of the `keras.random.SeedGenerator` behind every random
+            number of `train_step`.
+        regularizers: list of `ganzoo.regularizers.Regularizer`: terms of the
+            discriminator's loss after the family's and the options', each
+            logged (unweighted) under its name.
+        ema_step_offset: generator steps the weights had before this model's
+            optimizers began counting (a fine-tuned model's source's, set by
+            `ganzoo.pretrained` and ``ganzoo train --pretrained/--init-from``):
+            the EMA schedule counts from there.
+        **options: the training options (`GAN.options()`; each declared, with
+            its doc, default and check, by the part that implements it, and
+            listed in the README): the game's (`GAME_OPTIONS`: ``loss``,
+            ``d_steps``, ``g_batch_size``, ``sync_batchnorm``), the EMA
+            generator's (`ganzoo.models.ema.OPTIONS`; `generate` and the
+            export then sample ``ema_generator``, while ``gan(z)`` and
+            `predict` run the raw generator), the discriminator's input
+            transforms (`ganzoo.augment.OPTIONS`: ``augment``, ADA's
+            probability logged as ``aug_p``, instance noise), the built-in
+            regularizers' (`ganzoo.regularizers.OPTIONS`) and the family's
+            (`family_options`). Other keywords go to `keras.Model` (``name``).
 
     Raises:
-        ValueError: networks that do not fit together or with `num_classes`,
-            and any option its check refuses (the message ends with what was
-            received).
+        ValueError: networks that do not fit each other or `num_classes`, or
+            an option its check refuses (the message ends with what was received).
 
     Example:
 
@@ -193,7 +157,7 @@ class GAN(keras.Model):
         if num_classes is not None:
             num_classes = check_number("num_classes", num_classes, 1, integer=True)
         self.num_classes = num_classes
-        self._check_conditioning()
+        input_checks.check_conditioning(generator, discriminator, num_classes)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         # Validation (test_step) draws from its own stream, so that
@@ -202,9 +166,9 @@ class GAN(keras.Model):
             None if seed is None else int(seed) + 7919
         )
         self._validating = False  # set while test_step is traced
-        self.latent_dim = self._infer_latent_dim()
-        self.image_shape = self._infer_image_shape()
-        self.input_checks = InputChecks(self.image_shape, self.num_classes, self.d_steps,
+        self.latent_dim = input_checks.latent_dim_of(generator)
+        self.image_shape = input_checks.image_shape_of(generator, discriminator)
+        self.input_checks = input_checks.InputChecks(self.image_shape, self.num_classes, self.d_steps,
                                         lambda: self.distribute_strategy.num_replicas_in_sync)
         # The option values the model was built with (get_config writes them
         # back); each also readable as an attribute of its name.
@@ -224,14 +188,7 @@ class GAN(keras.Model):
             + regularizers_lib.from_options(**{o.name: options[o.name] for o in regularizers_lib.OPTIONS})
             + user
         )
-        names = [r.name for r in self.regularizers]
-        taken = set(self.metric_names) | {"aug_p"}
-        clash = sorted({n for n in names if names.count(n) > 1 or n in taken})
-        if clash:
-            raise ValueError(
-                "Each regularizer is logged under its name, which must differ from the other "
-                f"regularizers' and from {sorted(taken)}. Received: regularizers named {names}"
-            )
+        names = regularizers_lib.check_names(self.regularizers, set(self.metric_names) | {"aug_p"})
         if self.sync_batchnorm:
             distribute.synchronize_batchnorm(self.generator, self.discriminator)
         self.ema_generator = None if self._ema is None else GeneratorEMA.copy_of(generator)
@@ -241,56 +198,6 @@ class GAN(keras.Model):
         self.g_optimizer = None
 
     # --- structure ---------------------------------------------------------
-
-    def _check_conditioning(self):
-        """A conditional GAN needs both networks to take labels; an unconditional one neither."""
-        want = 1 if self.num_classes is None else 2
-        for role, net, first in (("generator", self.generator, "z"),
-                                 ("discriminator", self.discriminator, "images")):
-            inputs = net.inputs or []
-            if inputs and len(inputs) != want:
-                names = [getattr(i, "name", "?") for i in inputs]
-                if want == 2:
-                    raise ValueError(
-                        f"A conditional GAN (num_classes={self.num_classes}) needs a {role} "
-                        f"taking [{first}, labels], labels being int class ids of shape (batch,) "
-                        f"(e.g. keras.Input((), dtype='int32')). Build it with num_classes, or pass "
-                        f"num_classes=None for an unconditional GAN. Received: a {role} with "
-                        f"{len(inputs)} input(s) {names}"
-                    )
-                raise ValueError(
-                    f"An unconditional GAN (num_classes=None) needs a {role} taking {first} only; "
-                    f"pass num_classes for a {role} that also takes labels. Received: a {role} "
-                    f"with {len(inputs)} inputs {names}"
-                )
-
-    def _infer_latent_dim(self):
-        z_input = self.generator.inputs[0] if self.generator.inputs else None
-        if z_input is None or z_input.shape[-1] is None:
-            raise ValueError(
-                "Could not infer latent_dim from the generator's first input: build the "
-                "generator as a functional keras.Model whose first input is "
-                "keras.Input((latent_dim,)). "
-                f"Received: generator.inputs={self.generator.inputs!r}"
-            )
-        return int(z_input.shape[-1])
-
-    def _infer_image_shape(self):
-        x_input = self.discriminator.inputs[0] if self.discriminator.inputs else None
-        if x_input is None or len(x_input.shape) != 4:
-            raise ValueError(
-                "The discriminator's first input must be images (batch, H, W, C): build it "
-                "as a functional keras.Model whose first input is keras.Input((H, W, C)). "
-                f"Received: discriminator.inputs={self.discriminator.inputs!r}"
-            )
-        image_shape = tuple(x_input.shape[1:])
-        g_shape = tuple(self.generator.outputs[0].shape[1:])
-        if g_shape != image_shape:
-            raise ValueError(
-                "The generator's output shape must equal the discriminator's input "
-                f"shape {image_shape}. Received: generator output shape {g_shape}"
-            )
-        return image_shape
 
     def build(self, input_shape=None):
         # Both networks are functional models, built at construction.
@@ -341,15 +248,7 @@ class GAN(keras.Model):
                     f"`g_optimizer`, and metrics are built in. Received: {key}={kwargs[key]!r}"
                 )
             kwargs.pop(key, None)
-        if jit_compile == "auto":
-            jit_compile = distribute.num_replicas() == 1 and not distribute.on_accelerator_free_host()
-        elif jit_compile and distribute.num_replicas() > 1 and distribute.on_cpus():
-            raise ValueError(
-                "XLA (jit_compile=True, --xla on) fails under a multi-replica strategy on CPUs "
-                "(TensorFlow cannot place the compiled step's resources across CPU "
-                "devices); use jit_compile='auto' or False (--xla auto/off). Received: jit_compile=True "
-                f"with {distribute.num_replicas()} CPU replicas"
-            )
+        jit_compile = distribute.resolve_jit_compile(jit_compile)
         d_spec = d_optimizer if d_optimizer is not None else self.optimizer_settings["d"]
         g_spec = g_optimizer if g_optimizer is not None else self.optimizer_settings["g"]
         self.d_optimizer = optimizers_lib.build_optimizer(d_spec, step_divisor=self.d_steps)
@@ -478,33 +377,9 @@ class GAN(keras.Model):
         optimizer.apply(grads, variables)
 
     def _lazy(self, compute, interval):
-        """`compute()` scaled by `interval` on every `interval`-th D step, else 0.
-
-        Returns:
-            ``(weighted value, due)`` with ``due`` 1.0 when computed, else 0.0.
-        """
-        k = interval
-        if k == 1:
-            return compute(), tf.constant(1.0)
-        due = tf.equal(tf.math.floormod(self.d_optimizer.iterations, k), 0)
-        if self.jit_compile or tf.distribute.has_strategy():
-            # XLA cannot differentiate the nested penalty gradient inside a tf.cond
-            # ("InvertPermutation: 0 is duplicated"), and under a tf.distribute
-            # strategy the discriminator's state updates inside a tf.cond (spectral-norm
-            # vectors, BatchNorm statistics) are synchronisation points ("merge_call
-            # called while defining a new graph"): compute it every step and keep
-            # every k-th, so the result is the same and only the saving is lost. The
-            # discarded computations must leave no trace either: the discriminator's
-            # state they move (BatchNorm statistics, spectral-norm vectors) is put back.
-            state = self.discriminator.non_trainable_variables
-            saved = [tf.identity(v.value) for v in state]
-            value = compute()
-            with tf.control_dependencies([value]):
-                for v, old in zip(state, saved):
-                    v.assign(tf.where(due, v.value, old))
-            return value * float(k) * tf.cast(due, "float32"), tf.cast(due, "float32")
-        value = tf.cond(due, lambda: compute() * float(k), lambda: tf.constant(0.0))
-        return value, tf.cast(due, "float32")
+        """`ganzoo.regularizers.lazy` on this model's discriminator steps."""
+        return regularizers_lib.lazy(compute, interval, self.d_optimizer.iterations, self.discriminator,
+                                     every_step=bool(self.jit_compile) or tf.distribute.has_strategy())
 
     def discriminator_step(self, real, labels):
         """One discriminator update on one real batch. Returns its metrics.
@@ -640,20 +515,8 @@ class GAN(keras.Model):
             # Pairs: the last discriminator step's real batch (and its labels).
             real, real_labels = parts[-1]
             if self.g_batch_size is not None:
-                message = (  # no quotes: the run-time assertion would escape them
-                    f"The {self.loss_name} loss pairs each generated image with one real image "
-                    f"of a discriminator step, so g_batch_size must equal the batch of one "
-                    "discriminator step ({} images) or be unset. Received: "
-                    f"g_batch_size={self.g_batch_size}"
-                )
-                if isinstance(per_step, int):
-                    if g_batch != per_step:
-                        raise ValueError(message.format(per_step * replicas))
-                else:  # a batch size known only at run time
-                    check = self.input_checks.run_time_check(
-                        tf.equal(per_step, g_batch), message, per_step * replicas
-                    )
-                    real, real_labels = run_time_checks.after([check], real, real_labels)
+                real, real_labels = self.input_checks.check_pairing(
+                    self.loss_name, self.g_batch_size, g_batch, per_step, replicas, real, real_labels)
             g_metrics = self.generator_step(g_batch, real=real, real_labels=real_labels)
         else:
             g_metrics = self.generator_step(g_batch)
@@ -674,13 +537,8 @@ class GAN(keras.Model):
         return results
 
     def ema_decay_at(self, step):
-        """The EMA decay used after generator step `step` (1-based): 0 until ``ema_start``.
-
-        Args:
-            step: int or int Tensor, generator steps done so far.
-
-        Returns:
-            float32 scalar in [0, ema_decay] (`ganzoo.models.ema.GeneratorEMA.decay_at`).
+        """The EMA decay after generator step `step` (int or int Tensor, 1-based): float32 in
+        [0, ema_decay], 0 until ``ema_start`` (`ganzoo.models.ema.GeneratorEMA.decay_at`).
 
         Raises:
             ValueError: the GAN keeps no EMA generator.
@@ -824,52 +682,18 @@ class GAN(keras.Model):
         the same message (TensorFlow's InvalidArgumentError as its cause),
         before any update of that step (`ganzoo.models.input_checks`).
         """
-        checks = self.input_checks
-        checks.check_first_batch(x, y, kwargs.get("batch_size"))
-        if not (isinstance(x, np.ndarray) or tf.is_tensor(x)):
-            kwargs.setdefault("shuffle", False)  # a Dataset or generator shuffles itself
-        if not isinstance(x, tf.data.Dataset):
-            return super().fit(x, y, **kwargs)
-        # A dataset's first batch is checked as it comes out of the pipeline that
-        # fit reads (a separate look would fill shuffle buffers and caches twice).
-        checks.first_batch_error = None
-        checks.first_batch_seen = False
-        try:
-            history = super().fit(checks.checked_dataset(checks.first_batch_checked(x)), y, **kwargs)
-        except tf.errors.OpError:
-            error, checks.first_batch_error = checks.first_batch_error, None
-            if error is not None:
-                raise error from None
-            raise
-        # An epoch that ran without its first batch: the dataset was empty. (No epoch
-        # at all is a resumed run that was already complete.)
-        if history.epoch and not checks.first_batch_seen:
-            raise ValueError("The training dataset is empty. Received: a tf.data.Dataset that "
-                             "produced no element")
-        return history
+        return self.input_checks.fit(super().fit, x, y, **kwargs)
 
     # --- state and serialization -------------------------------------------
 
     def regularizer(self, name):
-        """The regularizer logged under `name`.
-
-        Raises:
-            ValueError: none has that name (the message lists the names).
-        """
-        for reg in self.regularizers:
-            if reg.name == name:
-                return reg
-        raise ValueError(f"No regularizer named {name!r}; this GAN has "
-                         f"{[r.name for r in self.regularizers]}. Received: name={name!r}")
+        """The regularizer logged under `name` (ValueError listing the names if none)."""
+        return regularizers_lib.find(self.regularizers, name)
 
     def take_regularizer_state(self, source):
-        """Copies the state of each regularizer of `source` (a GAN) whose name and class match
-        one of this GAN's (LeCam's anchors)."""
-        theirs = {r.name: r for r in source.regularizers}
-        for reg in self.regularizers:
-            other = theirs.get(reg.name)
-            if other is not None and type(other) is type(reg) and reg.weights:
-                reg.set_weights(other.get_weights())
+        """Copies the state (LeCam's anchors) of each of `source`'s regularizers whose name
+        and class match one of this GAN's."""
+        regularizers_lib.copy_state(source.regularizers, self.regularizers)
 
     _SEED_KEY = "seed_generator_state"
 
@@ -885,16 +709,8 @@ class GAN(keras.Model):
             self.seed_generator.state.assign(np.asarray(store[self._SEED_KEY]))
         own = [k for k in keys if k != self._SEED_KEY]
         if own and not (self._trainable_variables + self._non_trainable_variables):
-            # A file of the engine before ganzoo.regularizers: the LeCam anchors were
-            # the GAN's own (only) variable; they are now the LeCam regularizer's.
-            holders = [r for r in self.regularizers if isinstance(r, regularizers_lib.LeCam)]
-            if len(own) != 1 or len(holders) != 1:
-                raise ValueError(
-                    f"This file holds {len(own)} variables of the GAN itself; a GAN of this version "
-                    f"holds none (its LeCam anchors live in its LeCam regularizer). Received: {len(own)} "
-                    "variables"
-                )
-            holders[0].anchors.assign(np.asarray(store[own[0]]))
+            # A file of the engine before ganzoo.regularizers held the LeCam anchors here.
+            regularizers_lib.LeCam.restore_from_gan_store(self.regularizers, store, own)
             return
         super().load_own_variables({k: store[k] for k in own})
 

@@ -17,6 +17,57 @@ from ganzoo.models import run_time_checks
 from ganzoo.validation import check_class_ids, expected_class_ids
 
 
+def check_conditioning(generator, discriminator, num_classes):
+    """A conditional GAN needs both networks to take labels; an unconditional one neither."""
+    want = 1 if num_classes is None else 2
+    for role, net, first in (("generator", generator, "z"),
+                             ("discriminator", discriminator, "images")):
+        inputs = net.inputs or []
+        if inputs and len(inputs) != want:
+            names = [getattr(i, "name", "?") for i in inputs]
+            if want == 2:
+                raise ValueError(
+                    f"A conditional GAN (num_classes={num_classes}) needs a {role} "
+                    f"taking [{first}, labels], labels being int class ids of shape (batch,) "
+                    f"(e.g. keras.Input((), dtype='int32')). Build it with num_classes, or pass "
+                    f"num_classes=None for an unconditional GAN. Received: a {role} with "
+                    f"{len(inputs)} input(s) {names}"
+                )
+            raise ValueError(
+                f"An unconditional GAN (num_classes=None) needs a {role} taking {first} only; "
+                f"pass num_classes for a {role} that also takes labels. Received: a {role} "
+                f"with {len(inputs)} inputs {names}"
+            )
+
+def latent_dim_of(generator):
+    z_input = generator.inputs[0] if generator.inputs else None
+    if z_input is None or z_input.shape[-1] is None:
+        raise ValueError(
+            "Could not infer latent_dim from the generator's first input: build the "
+            "generator as a functional keras.Model whose first input is "
+            "keras.Input((latent_dim,)). "
+            f"Received: generator.inputs={generator.inputs!r}"
+        )
+    return int(z_input.shape[-1])
+
+def image_shape_of(generator, discriminator):
+    x_input = discriminator.inputs[0] if discriminator.inputs else None
+    if x_input is None or len(x_input.shape) != 4:
+        raise ValueError(
+            "The discriminator's first input must be images (batch, H, W, C): build it "
+            "as a functional keras.Model whose first input is keras.Input((H, W, C)). "
+            f"Received: discriminator.inputs={discriminator.inputs!r}"
+        )
+    image_shape = tuple(x_input.shape[1:])
+    g_shape = tuple(generator.outputs[0].shape[1:])
+    if g_shape != image_shape:
+        raise ValueError(
+            "The generator's output shape must equal the discriminator's input "
+            f"shape {image_shape}. Received: generator output shape {g_shape}"
+        )
+    return image_shape
+
+
 class InputChecks:
     """The data checks of one GAN.
 
@@ -338,3 +389,47 @@ class InputChecks:
         if self.num_classes is not None and labels is not None:
             check_class_ids(np.asarray(labels), self.num_classes, num=n, what="labels")
 
+    def check_pairing(self, loss_name, g_batch_size, g_batch, per_step, replicas, real, real_labels):
+        """A loss that pairs each generated image with a real one needs ``g_batch_size``
+        equal to one discriminator step's batch: checked now, or in the graph when the batch
+        size is known only at run time. Returns ``(real, real_labels)`` after the check."""
+        message = (  # no quotes: the run-time assertion would escape them
+            f"The {loss_name} loss pairs each generated image with one real image "
+            f"of a discriminator step, so g_batch_size must equal the batch of one "
+            "discriminator step ({} images) or be unset. Received: "
+            f"g_batch_size={g_batch_size}"
+        )
+        if isinstance(per_step, int):
+            if g_batch != per_step:
+                raise ValueError(message.format(per_step * replicas))
+        else:  # a batch size known only at run time
+            check = self.run_time_check(
+                tf.equal(per_step, g_batch), message, per_step * replicas
+            )
+            real, real_labels = run_time_checks.after([check], real, real_labels)
+        return real, real_labels
+
+    def fit(self, keras_fit, x=None, y=None, **kwargs):
+        """`keras_fit` (the model's `keras.Model.fit`) with the data checked first (see `GAN.fit`)."""
+        self.check_first_batch(x, y, kwargs.get("batch_size"))
+        if not (isinstance(x, np.ndarray) or tf.is_tensor(x)):
+            kwargs.setdefault("shuffle", False)  # a Dataset or generator shuffles itself
+        if not isinstance(x, tf.data.Dataset):
+            return keras_fit(x, y, **kwargs)
+        # A dataset's first batch is checked as it comes out of the pipeline that
+        # fit reads (a separate look would fill shuffle buffers and caches twice).
+        self.first_batch_error = None
+        self.first_batch_seen = False
+        try:
+            history = keras_fit(self.checked_dataset(self.first_batch_checked(x)), y, **kwargs)
+        except tf.errors.OpError:
+            error, self.first_batch_error = self.first_batch_error, None
+            if error is not None:
+                raise error from None
+            raise
+        # An epoch that ran without its first batch: the dataset was empty. (No epoch
+        # at all is a resumed run that was already complete.)
+        if history.epoch and not self.first_batch_seen:
+            raise ValueError("The training dataset is empty. Received: a tf.data.Dataset that "
+                             "produced no element")
+        return history
