@@ -13,6 +13,7 @@ PACKAGE = pathlib.Path(ganzoo.__file__).parent
 LAYERS = (
     ("paths", "checksums", "validation", "image_scale", "_startup", "_version"),
     ("data", "losses", "networks", "optimizers", "augment", "images", "distribute", "export_checks"),
+    ("sampling",),  # above networks: it compiles generator calls with networks.inference
     ("models", "metrics"),
     ("export", "pretrained"),
     ("registry",),
