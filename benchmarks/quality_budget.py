@@ -35,10 +35,10 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras
-import tensorflow as tf
 
 import ganzoo
 from ganzoo import metrics as metrics_lib
+from ganzoo import sampling
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _report import write_outputs  # noqa: E402
@@ -97,7 +97,7 @@ class SamplingAdapter:
         self.image_shape = tuple(image_shape)
 
     def latent(self, num, seed=0):  # as `ganzoo.GAN.latent`
-        return tf.random.stateless_normal((int(num), self.latent_dim), seed=[int(seed), 0], dtype="float32")
+        return sampling.latent(num, self.latent_dim, seed)
 
 
 def side_overrides(side):

@@ -15,9 +15,10 @@ signatures, all with method name ``tensorflow/serving/predict``:
 
 (``labels`` only for conditional models.) ``generate(num, seed)`` returns
 exactly ``gan.generate(num, seed)``: the same stateless latent vectors
-(`ganzoo.GAN.latent`) and, for conditional models, the same default labels
-``arange(num) % num_classes``. ``serving_default`` and ``generate`` run the
-sampling generator (the EMA generator when the model has one). Every
+(`ganzoo.sampling.latent`) and, for conditional models, the same default labels
+``arange(num) % num_classes`` (`ganzoo.sampling.default_labels`), computed by
+the same functions inside the graph. ``serving_default`` and ``generate`` run
+the sampling generator (the EMA generator when the model has one). Every
 signature checks every input of its request inside the graph
 (`ganzoo.export_checks`), in this order: the rank and fixed dimensions
 (``z`` (batch, latent_dim), images (batch, H, W, C), labels (batch,), ``num``
@@ -126,7 +127,7 @@ def build_archive(gan, max_num=DEFAULT_MAX_NUM):
     import keras
     import tensorflow as tf
 
-    from ganzoo import export_checks
+    from ganzoo import export_checks, sampling
 
     generator = gan.sampling_generator
     discriminator = gan.discriminator
@@ -191,13 +192,9 @@ def build_archive(gan, max_num=DEFAULT_MAX_NUM):
         chain.shape(seed, "seed", (), "one int64 number")
         chain.count(num, "num")
         num, seed = chain.guard(num, seed)
-        # The same stateless draw as GAN.latent(num, seed).
-        z = tf.random.stateless_normal(
-            tf.stack([num, latent_dim]),
-            seed=tf.stack([seed, tf.zeros([], seed.dtype)]),
-            dtype=tf.float32,
-        )
-        labels = tf.range(num, dtype=tf.int32) % num_classes if conditional else None
+        # The protocol of GAN.generate(num, seed), on tensors.
+        z = sampling.latent(num, latent_dim, seed)
+        labels = sampling.default_labels(num, num_classes)
         images = run_generator(z, labels)
         images_uint8 = _to_uint8(images)
         png = tf.map_fn(tf.io.encode_png, images_uint8, fn_output_signature=tf.string)

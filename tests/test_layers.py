@@ -13,7 +13,7 @@ PACKAGE = pathlib.Path(ganzoo.__file__).parent
 LAYERS = (
     ("paths", "checksums", "validation", "image_scale", "_startup", "_version", "options", "distribute"),
     ("data", "losses", "networks", "optimizers", "augment", "images", "export_checks"),
-    ("regularizers",),
+    ("regularizers", "sampling"),  # sampling compiles generator calls with networks.inference
     ("models", "metrics"),
     ("export", "pretrained"),
     ("registry",),

@@ -38,7 +38,7 @@ def run(args):
             raise ValueError(
                 f"--class must be in [0, {gan.num_classes}). Received: --class {args.label}"
             )
-        labels = np.full(args.num, args.label, dtype="int32")
+        labels = args.label  # one class for every image (`ganzoo.sampling.resolve_labels`)
     samples = gan.generate(args.num, seed=args.seed, labels=labels)
     path = images.save_png(images.grid(samples), args.out)
     print(f"Wrote {args.num} samples to {path}")

@@ -14,14 +14,16 @@ import warnings
 
 import numpy as np
 
+from ganzoo import sampling
 from ganzoo.metrics import _checks
 from ganzoo.metrics.frechet import fid as fid_features
 from ganzoo.validation import check_class_ids
 
 
 def requested_labels(num, num_classes):
-    """The balanced labels the samples are generated for: int32 ``(num,)``, ``arange(num) % num_classes``."""
-    return (np.arange(num) % num_classes).astype("int32")
+    """The balanced labels the samples are generated for: int32 ``(num,)``, ``arange(num) % num_classes``
+    (`ganzoo.sampling.default_labels`)."""
+    return sampling.default_labels(num, num_classes)
 
 
 def conditional_accuracy(probs, num_classes):

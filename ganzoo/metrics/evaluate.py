@@ -33,9 +33,8 @@ images labelled with it; Miyato & Koyama 2018, arXiv:1802.05637, Section 5).
 import time
 
 import numpy as np
-import tensorflow as tf
-import keras
 
+from ganzoo import sampling
 from ganzoo.metrics import _checks
 from ganzoo.metrics import extractors as extractors_lib
 from ganzoo.metrics._reference import check_data_options, iter_batches, load_arrays, rebatch
@@ -50,7 +49,6 @@ from ganzoo.metrics.kernel_distance import kid
 from ganzoo.metrics.modes import mode_coverage
 from ganzoo.metrics.improved_precision_recall import precision_recall
 from ganzoo.metrics.reconstruction import reconstruction_error
-from ganzoo.networks import inference
 
 METRICS = (
     "fid", "kid", "inception_score", "precision_recall", "mode_coverage", "reconstruction",
@@ -333,23 +331,14 @@ class Evaluator:
         need_feats, need_probs = self._need()
         extractor = self.extractor
         z = gan.latent(num_samples, seed)
-        labels = None if gan.num_classes is None else requested_labels(num_samples, gan.num_classes)
-        net = gan.sampling_generator
-        if isinstance(net, keras.Layer):
-            # The same compiled call as `gan.generate` (one trace for every batch size).
-            sample = inference.compiled(net)
-        else:  # a stand-in that is not a Keras network (e.g. NumPy lookups): called as is
-            def sample(inputs):
-                return net(inputs, training=False)
+        labels = sampling.default_labels(num_samples, gan.num_classes)
         collected, kept = Collected(extractor, need_feats, need_probs), []
         bar = progbar(num_samples, f"Generated samples ({num_samples})", progress)
         for start in range(0, num_samples, self.batch_size):
-            zb = z[start : start + self.batch_size]
-            inputs = (
-                zb if labels is None
-                else [zb, tf.convert_to_tensor(labels[start : start + self.batch_size])]
-            )
-            images = np.asarray(sample(inputs), dtype=np.float32)
+            # One batch at a time (streamed through the extractor), with the call of `gan.generate`.
+            end = start + self.batch_size
+            images = sampling.sample(gan.sampling_generator, z[start:end],
+                                     None if labels is None else labels[start:end], self.batch_size)
             # A generator's output is [-1, 1] by construction, even if a batch is all bright.
             images = _checks.images(images, "Generated images", shape=tuple(gan.image_shape),
                                     known_scale=True)

@@ -27,13 +27,13 @@ from ganzoo import distribute
 from ganzoo import losses as losses_lib
 from ganzoo import optimizers as optimizers_lib
 from ganzoo import regularizers as regularizers_lib
+from ganzoo import sampling
 from ganzoo.models import run_time_checks
 from ganzoo.models.ema import OPTIONS as EMA_OPTIONS
 from ganzoo.models.ema import GeneratorEMA
 from ganzoo.models import input_checks
 from ganzoo.options import Option, pop_options
-from ganzoo.networks import inference
-from ganzoo.validation import check_class_ids, check_latent, check_number
+from ganzoo.validation import check_latent, check_number
 
 
 def _check_sync_batchnorm(value):
@@ -602,15 +602,9 @@ class GAN(keras.Model):
     # --- inference ---------------------------------------------------------
 
     def latent(self, num, seed=0):
-        """The latent vectors `generate(num, seed)` uses: float32 (num, latent_dim).
-
-        Drawn with ``tf.random.stateless_normal(seed=[seed, 0])``, so the same
-        seed gives the same vectors in every process (and in the exported
-        SavedModel's ``generate`` signature).
-        """
-        return tf.random.stateless_normal(
-            (int(num), self.latent_dim), seed=[int(seed), 0], dtype="float32"
-        )
+        """The latent vectors `generate(num, seed)` uses: float32 (num, latent_dim), the same
+        in every process and in the export (`ganzoo.sampling.latent`)."""
+        return sampling.latent(num, self.latent_dim, seed)
 
     def generate(self, num=None, seed=None, labels=None, batch_size=256, z=None):
         """Generates images with `sampling_generator`: the EMA generator if the GAN has one.
@@ -625,8 +619,7 @@ class GAN(keras.Model):
                 ``[0, num_classes)``, or one int for every image; default
                 ``arange(num) % num_classes``. One-hot, float or out-of-range
                 labels raise a ValueError.
-            batch_size: images per generator call (a compiled call; the last
-                batch holds the remainder).
+            batch_size: images per (compiled) generator call; the last holds the rest.
             z: your own latent vectors, float (n, latent_dim), e.g. an
                 interpolation; default ``latent(num, seed)``.
 
@@ -640,27 +633,8 @@ class GAN(keras.Model):
             raise ValueError(f"num must be a positive integer. Received: num={num!r}")
         else:
             z = self.latent(num, int(np.random.default_rng().integers(0, 2**31 - 1)) if seed is None else seed)
-        if self.num_classes is not None:
-            if labels is None:
-                labels = np.arange(num) % self.num_classes
-            elif np.ndim(labels) == 0:  # one class for every image, as `ganzoo sample --class K`
-                labels = np.full(num, labels)
-            labels = check_class_ids(labels, self.num_classes, num=num, what="labels")
-        elif labels is not None:
-            raise ValueError(
-                "labels are for a class-conditional GAN; this one is unconditional "
-                f"(num_classes=None). Received: labels of shape {np.shape(labels)}"
-            )
-        batch_size = check_number("batch_size", batch_size, 1, integer=True)
-        # Compiled, traced once for any batch size (the last batch is smaller);
-        # the cache holds the network only weakly.
-        sample = inference.compiled(self.sampling_generator)
-        out = []
-        for start in range(0, num, batch_size):
-            zb = z[start : start + batch_size]
-            yb = None if labels is None else tf.constant(labels[start : start + batch_size])
-            out.append(sample(self._generator_inputs(zb, yb)).numpy())
-        return np.concatenate(out, axis=0)
+        labels = sampling.resolve_labels(labels, num, self.num_classes)
+        return sampling.sample(self.sampling_generator, z, labels, batch_size=batch_size)
 
     # --- fit with up-front checks ------------------------------------------
 
