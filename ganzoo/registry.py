@@ -42,6 +42,7 @@ import pathlib
 import tomllib
 
 from ganzoo import paths
+from ganzoo import regularizers as regularizers_lib
 from ganzoo.models import OPTIONS
 from ganzoo.validation import did_you_mean
 
@@ -344,8 +345,8 @@ def get_recipe(name):
     return load_recipe(paths[name])
 
 
-def build_from_recipe(recipe, seed=None):
-    """Builds the (uncompiled) GAN a recipe describes."""
+def build_from_recipe(recipe, seed=None, regularizers=None):
+    """Builds the (uncompiled) GAN a recipe describes (with the user's `regularizers`)."""
     from ganzoo.models import FAMILIES
     from ganzoo.networks import get_network_class
 
@@ -372,6 +373,7 @@ def build_from_recipe(recipe, seed=None):
         num_classes=f.get("num_classes"),
         seed=seed,
         name=recipe.name,
+        regularizers=regularizers,
     )
     for key in _GAN_OPTIONS:
         if key in f:
@@ -418,7 +420,7 @@ def _check_architecture(gan, field, value, where):
     )
 
 
-def _load_pretrained(name_or_path, compile, overrides, seed, name=None):
+def _load_pretrained(name_or_path, compile, overrides, seed, name=None, regularizers=None):
     """`ganzoo.pretrained.load_pretrained` with the training options of `overrides` applied.
 
     Training options (`TRAINING_FIELDS`) replace the shipped ones and the
@@ -429,16 +431,17 @@ def _load_pretrained(name_or_path, compile, overrides, seed, name=None):
     from ganzoo import pretrained as pretrained_lib
 
     gan = pretrained_lib.load_pretrained(name_or_path, compile=False, name=name)
-    if overrides or seed is not None:
+    if overrides or seed is not None or regularizers:
         card = gan.pretrained_card
-        gan = _with_training_options(gan, overrides, seed, where=f"pretrained model {str(name_or_path)!r}")
+        gan = _with_training_options(gan, overrides, seed, where=f"pretrained model {str(name_or_path)!r}",
+                                     regularizers=regularizers)
         gan.pretrained_card = card
     if compile:
         gan.compile()
     return gan
 
 
-def _with_training_options(gan, overrides, seed, where):
+def _with_training_options(gan, overrides, seed, where, regularizers=None):
     """`gan` rebuilt around its own networks with the training options in `overrides`.
 
     The weights (networks, EMA generator, augmentation and LeCam state, random
@@ -472,19 +475,21 @@ def _with_training_options(gan, overrides, seed, where):
         config["augment"] = gan.augment  # the layer itself: ADA keeps its probability
     if seed is not None:
         config["seed"] = seed
+    if regularizers:
+        config["regularizers"] = [*config.get("regularizers", []), *regularizers]
     try:
         new = type(gan)(gan.generator, gan.discriminator, **config)
     except ValueError as e:
         raise ValueError(f"{where}: {e}") from None
     if gan.ema_generator is not None and new.ema_generator is not None:
         new.ema_generator.set_weights(gan.ema_generator.get_weights())
-    new.take_regularizer_state(gan)
+    regularizers_lib.copy_state(gan.regularizers, new.regularizers)
     if seed is None:
         new.seed_generator.state.assign(gan.seed_generator.state)
     return new
 
 
-def create_model(name=None, pretrained=False, compile=True, seed=None, **overrides):
+def create_model(name=None, pretrained=False, compile=True, seed=None, regularizers=None, **overrides):
     """Builds a zoo entry, compiled with its recipe's optimizers.
 
     Args:
@@ -496,6 +501,8 @@ def create_model(name=None, pretrained=False, compile=True, seed=None, **overrid
         compile: compile with the recipe's optimizers (default True).
         seed: seed of the model's random-number generator (pretrained: default
             the shipped generator's state).
+        regularizers: list of `ganzoo.regularizers.Regularizer`, terms added to
+            the discriminator's loss after the recipe's (see `ganzoo.GAN`).
         **overrides: recipe fields to replace, e.g. ``image_shape=(32, 32, 3)``,
             ``latent_dim=64``, or a table merged key by key such as
             ``generator={"base_filters": 8}``. With `pretrained`, training
@@ -517,7 +524,7 @@ def create_model(name=None, pretrained=False, compile=True, seed=None, **overrid
             )
         for key, value in overrides.items():
             check_override(name or folder.name, key, value, where=f"overrides of {str(folder)!r}")
-        return _load_pretrained(folder, compile, overrides, seed, name)
+        return _load_pretrained(folder, compile, overrides, seed, name, regularizers=regularizers)
     if name is None:
         raise ValueError("create_model needs a zoo entry name (see list_models()) or "
                          "pretrained='path/to/folder'. Received: name=None")
@@ -530,8 +537,8 @@ def create_model(name=None, pretrained=False, compile=True, seed=None, **overrid
                 f"No pretrained weights for '{name}' in {paths.SAVED_MODELS_DIR}. Entries with "
                 f"weights: {list_models(pretrained=True)}. Received: name={name!r}, pretrained=True"
             )
-        return _load_pretrained(name, compile, overrides, seed)
-    gan = build_from_recipe(recipe, seed=seed)
+        return _load_pretrained(name, compile, overrides, seed, regularizers=regularizers)
+    gan = build_from_recipe(recipe, seed=seed, regularizers=regularizers)
     if compile:
         gan.compile()
     return gan

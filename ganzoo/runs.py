@@ -22,6 +22,7 @@ import tempfile
 import zipfile
 
 from ganzoo import paths
+from ganzoo import regularizers as regularizers_lib
 from ganzoo.paths import CARD, CHECKPOINT, FINAL, RUN_FILE  # noqa: F401  (the run's file names)
 
 
@@ -271,7 +272,7 @@ def start_from(gan, source, generator_steps, where):
     if (gan.augment is not None and source.augment is not None
             and gan.augment.get_config() == source.augment.get_config()):
         gan.augment.set_weights(source.augment.get_weights())
-    gan.take_regularizer_state(source)
+    regularizers_lib.copy_state(source.regularizers, gan.regularizers)
     gan.ema_step_offset = int(generator_steps)
 
 

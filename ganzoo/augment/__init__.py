@@ -106,4 +106,31 @@ def from_options(augment=None, instance_noise=0.0, instance_noise_steps=None):
     return get(augment), noise
 
 
-__all__ = ["InstanceNoise", "OPTIONS", "from_options", "Augment", "DiffAugment", "AdaptiveAugment", "POLICIES", "TRANSFORMS", "get", "ops"]
+def behind(transforms, image_shape, draw, step, discriminate):
+    """A discriminator seen through `transforms`, with this call's parameters drawn now.
+
+    Args:
+        transforms: the input transforms (`Augment` layers), in the order they apply.
+        image_shape: (H, W, C).
+        draw: ``draw(sampler)``, this replica's rows of a global draw (`Augment.draw`).
+        step: int Tensor, generator steps so far.
+        discriminate: callable ``(inputs, training) -> float32 logits (batch, 1)``.
+
+    Returns:
+        ``critic(inputs, training=True)``, ``inputs`` images or ``[images, labels]``
+        (images float (batch, H, W, C), un-transformed): penalties differentiate through
+        the transforms with respect to them, as StyleGAN2-ADA does.
+    """
+    params = [t.draw(image_shape, draw, step) for t in transforms]
+
+    def critic(inputs, training=True):
+        images, labels = inputs if isinstance(inputs, (list, tuple)) else (inputs, None)
+        images = keras.ops.cast(images, "float32")
+        for transform, p in zip(transforms, params):
+            images = transform.apply(images, p)
+        return discriminate(images if labels is None else [images, labels], training=training)
+
+    return critic
+
+
+__all__ = ["behind", "InstanceNoise", "OPTIONS", "from_options", "Augment", "DiffAugment", "AdaptiveAugment", "POLICIES", "TRANSFORMS", "get", "ops"]

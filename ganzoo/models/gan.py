@@ -29,30 +29,11 @@ from ganzoo import optimizers as optimizers_lib
 from ganzoo import regularizers as regularizers_lib
 from ganzoo import sampling
 from ganzoo.models import run_time_checks
-from ganzoo.models.ema import OPTIONS as EMA_OPTIONS
+from ganzoo.models import options as gan_options
 from ganzoo.models.ema import GeneratorEMA
 from ganzoo.models import input_checks
-from ganzoo.options import Option, pop_options
+from ganzoo.options import pop_options
 from ganzoo.validation import check_latent, check_number
-
-
-def _check_sync_batchnorm(value):
-    if not isinstance(value, bool):
-        raise ValueError("sync_batchnorm must be True, False or None (synchronized when there is more "
-                         f"than one replica). Received: sync_batchnorm={value!r}")
-    return value
-
-
-#: The options of the game itself (None: the family's default).
-GAME_OPTIONS = (
-    Option("loss", "a name from `ganzoo.losses.available_losses()`", None, (str,)),
-    Option("d_steps", "discriminator steps per generator step", None, (int,),
-           lambda v: check_number("d_steps", v, 1, integer=True)),
-    Option("g_batch_size", "latent samples per generator step", None, (int,),
-           lambda v: check_number("g_batch_size", v, 1, integer=True)),
-    Option("sync_batchnorm", "false: per-replica BatchNorm statistics (default: over all replicas)",
-           None, (bool,), _check_sync_batchnorm),
-)
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
@@ -76,17 +57,15 @@ class GAN(keras.Model):
             optimizers began counting (a fine-tuned model's source's, set by
             `ganzoo.pretrained` and ``ganzoo train --pretrained/--init-from``):
             the EMA schedule counts from there.
-        **options: the training options (`GAN.options()`; each declared, with
-            its doc, default and check, by the part that implements it, and
-            listed in the README): the game's (`GAME_OPTIONS`: ``loss``,
+        **options: the training options (`GAN.options()`, listed in the README),
+            each declared with its doc, default and check by the part that
+            implements it (`ganzoo.models.options`): the game's (``loss``,
             ``d_steps``, ``g_batch_size``, ``sync_batchnorm``), the EMA
-            generator's (`ganzoo.models.ema.OPTIONS`; `generate` and the
-            export then sample ``ema_generator``, while ``gan(z)`` and
-            `predict` run the raw generator), the discriminator's input
-            transforms (`ganzoo.augment.OPTIONS`: ``augment``, ADA's
-            probability logged as ``aug_p``, instance noise), the built-in
-            regularizers' (`ganzoo.regularizers.OPTIONS`) and the family's
-            (`family_options`). Other keywords go to `keras.Model` (``name``).
+            generator's (``ema_*``: `generate` and the export then sample
+            ``ema_generator``; ``gan(z)`` runs the raw generator), the input
+            transforms' (``augment``, ``instance_noise*``; ADA logs ``aug_p``),
+            the built-in regularizers' (``r1_weight``, ``lecam_weight``, ...)
+            and the family's. Other keywords go to `keras.Model` (``name``).
 
     Raises:
         ValueError: networks that do not fit each other or `num_classes`, or
@@ -119,8 +98,7 @@ class GAN(keras.Model):
     @classmethod
     def options(cls):
         """Every training option of this family: a tuple of `ganzoo.options.Option`."""
-        return (GAME_OPTIONS + EMA_OPTIONS + augment_lib.OPTIONS + regularizers_lib.OPTIONS
-                + tuple(cls.family_options))
+        return gan_options.declared(cls.family_options)
 
     def family_regularizers(self, options):
         """The family's terms of the discriminator loss (before the options' and the user's).
@@ -150,10 +128,8 @@ class GAN(keras.Model):
         self.g_batch_size = options["g_batch_size"]
         self.optimizer_settings = optimizer_settings or self.default_optimizer_settings
         if set(self.optimizer_settings) != {"d", "g"}:
-            raise ValueError(
-                "optimizer_settings must have exactly the keys 'd' and 'g'. "
-                f"Received: optimizer_settings={optimizer_settings!r}"
-            )
+            raise ValueError("optimizer_settings must have exactly the keys 'd' and 'g'. "
+                             f"Received: optimizer_settings={optimizer_settings!r}")
         if num_classes is not None:
             num_classes = check_number("num_classes", num_classes, 1, integer=True)
         self.num_classes = num_classes
@@ -162,14 +138,12 @@ class GAN(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed)
         # Validation (test_step) draws from its own stream, so that
         # fit(validation_data=...) leaves the training noise unchanged.
-        self.validation_seed_generator = keras.random.SeedGenerator(
-            None if seed is None else int(seed) + 7919
-        )
+        self.validation_seed_generator = keras.random.SeedGenerator(None if seed is None else int(seed) + 7919)
         self._validating = False  # set while test_step is traced
         self.latent_dim = input_checks.latent_dim_of(generator)
         self.image_shape = input_checks.image_shape_of(generator, discriminator)
-        self.input_checks = input_checks.InputChecks(self.image_shape, self.num_classes, self.d_steps,
-                                        lambda: self.distribute_strategy.num_replicas_in_sync)
+        self.input_checks = input_checks.InputChecks(
+            self.image_shape, self.num_classes, self.d_steps, lambda: self.distribute_strategy.num_replicas_in_sync)
         # The option values the model was built with (get_config writes them
         # back); each also readable as an attribute of its name.
         self._options = {k: v for k, v in options.items() if k not in ("loss", "d_steps")}
@@ -177,17 +151,10 @@ class GAN(keras.Model):
             if name != "augment":
                 setattr(self, name, value)
         self.ema_step_offset = check_number("ema_step_offset", ema_step_offset, 0, integer=True)
-        self._ema = GeneratorEMA.from_options(
-            **{o.name: options[o.name] for o in EMA_OPTIONS})
-        self.augment, self.instance_noise_layer = augment_lib.from_options(
-            **{o.name: options[o.name] for o in augment_lib.OPTIONS})
+        self._ema, self.augment, self.instance_noise_layer, built = gan_options.parts(options)
         user = [regularizers_lib.get(r) for r in (regularizers or [])]
         self._num_user_regularizers = len(user)  # the last ones; get_config writes them
-        self.regularizers = (
-            self.family_regularizers(options)
-            + regularizers_lib.from_options(**{o.name: options[o.name] for o in regularizers_lib.OPTIONS})
-            + user
-        )
+        self.regularizers = self.family_regularizers(options) + built + user
         names = regularizers_lib.check_names(self.regularizers, set(self.metric_names) | {"aug_p"})
         if self.sync_batchnorm:
             distribute.synchronize_batchnorm(self.generator, self.discriminator)
@@ -197,10 +164,7 @@ class GAN(keras.Model):
         self.d_optimizer = None
         self.g_optimizer = None
 
-    # --- structure ---------------------------------------------------------
-
-    def build(self, input_shape=None):
-        # Both networks are functional models, built at construction.
+    def build(self, input_shape=None):  # both networks are functional: built at construction
         self.built = True
 
     def get_build_config(self):
@@ -210,14 +174,9 @@ class GAN(keras.Model):
         self.build()
 
     def call(self, inputs, training=False):
-        """Runs the raw generator: ``z`` (or ``[z, labels]``) -> images (also `predict`).
-
-        The weights being trained, never the EMA ones: `generate` samples the EMA
-        generator when the GAN has one (`sampling_generator`).
-        """
+        """The raw generator (being trained): ``z`` (or ``[z, labels]``) -> images (also
+        `predict`); `generate` samples the EMA generator when there is one."""
         return self.generator(inputs, training=training)
-
-    # --- compile -----------------------------------------------------------
 
     def compile(
         self, d_optimizer=None, g_optimizer=None, jit_compile="auto", **kwargs
@@ -225,20 +184,17 @@ class GAN(keras.Model):
         """Configures the two optimizers.
 
         Args:
-            d_optimizer: discriminator optimizer: a `keras.optimizers.Optimizer`,
-                a name, or settings (see `ganzoo.optimizers`). Default: this
-                model's ``optimizer_settings["d"]``, which then describes the
-                optimizer compiled (`ganzoo.optimizers.settings_of`).
+            d_optimizer: the discriminator's: a `keras.optimizers.Optimizer`, a
+                name or settings (`ganzoo.optimizers`); default
+                ``optimizer_settings["d"]``, which then describes what was
+                compiled (`ganzoo.optimizers.settings_of`).
             g_optimizer: the same for the generator.
-            jit_compile: True, False or "auto". "auto" turns XLA off on
-                CPUs, where TensorFlow's oneDNN kernels were faster than XLA
-                for every MNIST entry (1.2-1.8x in float32, 1.6-2.2x in
-                bfloat16; ``benchmarks/README.md``), and on for a single GPU
-                or TPU replica. Under a multi-replica CPU strategy XLA fails,
-                so True is refused there.
+            jit_compile: True, False or "auto" (`ganzoo.distribute.resolve_jit_compile`:
+                off on CPUs, where oneDNN beat XLA for every MNIST entry, on for
+                one GPU or TPU replica; True is refused on multi-replica CPUs).
             **kwargs: passed to `keras.Model.compile` (e.g.
                 ``steps_per_execution``); ``loss``, ``optimizer`` and
-                ``metrics`` are not accepted: the GAN owns them.
+                ``metrics`` are refused: the GAN owns them.
         """
         for key in ("loss", "optimizer", "metrics"):
             if kwargs.get(key) is not None:
@@ -258,10 +214,9 @@ class GAN(keras.Model):
                                    "g": optimizers_lib.settings_of(g_spec, self.g_optimizer)}
         if self.generator.dtype_policy.name == "mixed_float16":
             # float16 gradients underflow: dynamic loss scaling on both players.
-            if not isinstance(self.d_optimizer, keras.optimizers.LossScaleOptimizer):
-                self.d_optimizer = keras.optimizers.LossScaleOptimizer(self.d_optimizer)
-            if not isinstance(self.g_optimizer, keras.optimizers.LossScaleOptimizer):
-                self.g_optimizer = keras.optimizers.LossScaleOptimizer(self.g_optimizer)
+            self.d_optimizer, self.g_optimizer = (
+                o if isinstance(o, keras.optimizers.LossScaleOptimizer) else keras.optimizers.LossScaleOptimizer(o)
+                for o in (self.d_optimizer, self.g_optimizer))
         super().compile(optimizer=None, jit_compile=jit_compile, **kwargs)
         # Build the optimizer slots now (inside any strategy scope), so that
         # checkpoints restore their state and distribution works.
@@ -285,8 +240,6 @@ class GAN(keras.Model):
             jit_compile=config.get("jit_compile", "auto"),
         )
 
-    # --- metrics -----------------------------------------------------------
-
     @property
     def metrics(self):
         return list(self.trackers.values())
@@ -302,10 +255,7 @@ class GAN(keras.Model):
             else:
                 self.trackers[name].update_state(value)
 
-    # --- random numbers and the discriminator's view ------------------------
-
-    def _rng(self):
-        """The SeedGenerator of the step being traced: training or validation."""
+    def _rng(self):  # the SeedGenerator of the step being traced
         return self.validation_seed_generator if self._validating else self.seed_generator
 
     def _drawer(self, batch):
@@ -328,44 +278,25 @@ class GAN(keras.Model):
     def _generator_inputs(self, z, labels):
         return self._inputs(z, labels)
 
-    def _discriminate(self, images, labels, training=True):
-        return tf.cast(self.discriminator(self._inputs(images, labels), training=training), "float32")
+    def _discriminate(self, inputs, training=True):
+        return tf.cast(self.discriminator(inputs, training=training), "float32")
 
     @property
     def input_transforms(self):
-        """The layers every image goes through before the discriminator, in order:
-        the augmentation, then instance noise (each if set)."""
+        """The layers images go through before the discriminator: augmentation, instance noise."""
         return [t for t in (self.augment, self.instance_noise_layer) if t is not None]
 
     def _critic(self, batch):
-        """The discriminator as the losses see it in one step, for `batch` images.
-
-        Draws this call's parameters of every input transform (from the
-        model's seed stream, per replica as `ganzoo.distribute.replica_draw`)
-        and returns ``critic(inputs, training=True)``, ``inputs`` images or
-        ``[images, labels]``, which transforms the images and returns float32
-        logits. Penalties differentiate through it with respect to the
-        un-transformed images (as StyleGAN2-ADA does).
-        """
-        transforms = self.input_transforms
-        draw = self._drawer(batch)
-        params = [t.draw(self.image_shape, draw, self.g_optimizer.iterations) for t in transforms]
-
-        def critic(inputs, training=True):
-            images, labels = inputs if isinstance(inputs, (list, tuple)) else (inputs, None)
-            images = tf.cast(images, "float32")
-            for transform, p in zip(transforms, params):
-                images = transform.apply(images, p)
-            return self._discriminate(images, labels, training=training)
-
-        return critic
+        """The discriminator as the losses see it in one step, for `batch` images: this call's
+        parameters of every input transform drawn (`ganzoo.augment.behind`), returns
+        ``critic(images or [images, labels], training=True) -> float32 logits``."""
+        return augment_lib.behind(self.input_transforms, self.image_shape, self._drawer(batch),
+                                  self.g_optimizer.iterations, self._discriminate)
 
     def _uses_real_labels_for_fakes(self):
         return self.num_classes is not None and (
             self.fake_labels_from_real or self.adversarial_loss.pairs_real_and_fake
         )
-
-    # --- the game ----------------------------------------------------------
 
     def _apply(self, optimizer, tape, loss, variables):
         grads = tape.gradient(loss, variables)
@@ -382,11 +313,8 @@ class GAN(keras.Model):
                                      every_step=bool(self.jit_compile) or tf.distribute.has_strategy())
 
     def discriminator_step(self, real, labels):
-        """One discriminator update on one real batch. Returns its metrics.
-
-        A metric value may be a pair ``(value, weight)``: it then counts in the
-        epoch's mean with that weight (lazy penalties count only when computed).
-        """
+        """One discriminator update on one real batch. Returns its metrics; a pair ``(value,
+        weight)`` counts with that weight in the epoch's mean (a lazy penalty only when due)."""
         batch = real.shape[0] if real.shape[0] is not None else tf.shape(real)[0]
         z = self._sample_latent(batch)
         fake_labels = labels if self._uses_real_labels_for_fakes() else self._sample_labels(batch)
@@ -408,15 +336,8 @@ class GAN(keras.Model):
 
     def _discriminator_objective(self, real, labels, fake, fake_labels, critic_real, critic_fake,
                                  training=True):
-        """The discriminator's loss with every regularizer, as trained and as validated.
-
-        ``adversarial loss + sum(weight * penalty)`` over `regularizers`, each
-        penalty lazy every ``interval`` D steps (`_lazy`).
-
-        Returns:
-            ``(total loss, metrics, real logits, fake logits)``; ``metrics["d_loss"]``
-            is the total, ``metrics[regularizer.name]`` its unweighted penalty.
-        """
+        """``adversarial loss + sum(weight * lazy penalty)`` over `regularizers`, as trained and
+        validated: ``(total, metrics, real logits, fake logits)``, ``metrics[reg.name]`` unweighted."""
         real_logits = critic_real(self._inputs(real, labels))
         fake_logits = critic_fake(self._inputs(fake, fake_labels))
         total = self.adversarial_loss.discriminator(real_logits, fake_logits)
@@ -444,13 +365,8 @@ class GAN(keras.Model):
         return total, metrics, real_logits, fake_logits
 
     def generator_step(self, batch, real=None, real_labels=None):
-        """One generator update on `batch` latent samples. Returns its metrics.
-
-        Args:
-            batch: number of latent samples on this replica.
-            real, real_labels: a real batch of `batch` images (and its labels)
-                for losses that pair real and generated images (RpGAN).
-        """
+        """One generator update on `batch` latent samples (this replica's); `real` and
+        `real_labels` are a real batch of `batch` images for losses that pair them (RpGAN)."""
         z = self._sample_latent(batch)
         if self._uses_real_labels_for_fakes() and real_labels is not None:
             labels = real_labels
@@ -521,12 +437,10 @@ class GAN(keras.Model):
         else:
             g_metrics = self.generator_step(g_batch)
         self._track(g_metrics)
-        if self.sync_batchnorm is False and replicas > 1:
-            # before the EMA reads them
+        if self.sync_batchnorm is False and replicas > 1:  # before the EMA reads them
             distribute.average_batchnorm_statistics(self.generator, self.discriminator)
         if self.ema_generator is not None:
-            self._ema.update(self.ema_generator, self.generator,
-                             self.g_optimizer.iterations + self.ema_step_offset)
+            self._ema.update(self.ema_generator, self.generator, self.g_optimizer.iterations + self.ema_step_offset)
         results = self._results()
         for transform in self.input_transforms:
             results.update(transform.logs())
@@ -537,12 +451,8 @@ class GAN(keras.Model):
         return results
 
     def ema_decay_at(self, step):
-        """The EMA decay after generator step `step` (int or int Tensor, 1-based): float32 in
-        [0, ema_decay], 0 until ``ema_start`` (`ganzoo.models.ema.GeneratorEMA.decay_at`).
-
-        Raises:
-            ValueError: the GAN keeps no EMA generator.
-        """
+        """float32 EMA decay after generator step `step` (1-based), 0 until ``ema_start``
+        (`ganzoo.models.ema.GeneratorEMA.decay_at`); ValueError without an EMA generator."""
         if self._ema is None:
             raise ValueError("This GAN keeps no EMA generator. Received: ema_decay=None")
         return self._ema.decay_at(step)
@@ -561,8 +471,7 @@ class GAN(keras.Model):
 
     @contextlib.contextmanager
     def _tracing(self, validating=False):
-        """While a step is traced: whether XLA compiles it (its in-graph checks then
-        run in the input pipeline) and whether it validates (its own noise stream)."""
+        """While a step is traced: XLA or not (in-graph checks), validating or not (noise stream)."""
         self.input_checks.xla, self._validating = bool(self.jit_compile), validating
         try:
             yield
@@ -570,15 +479,9 @@ class GAN(keras.Model):
             self.input_checks.xla = self._validating = False
 
     def _test_losses(self, images, labels):
-        """The training step's quantities, under the same names, without any update.
-
-        The discriminator's objective includes every regularizer (LeCam at its
-        current anchors) and the input transforms, exactly as in training; the
-        networks run in inference mode (BatchNorm moving statistics, no
-        power-iteration update); random numbers come from
-        ``validation_seed_generator``, so validating leaves the training noise
-        stream untouched.
-        """
+        """The training step's quantities, named as in training, without any update: every
+        regularizer (LeCam at its current anchors) and input transform as in training, the
+        networks in inference mode, random numbers from ``validation_seed_generator``."""
         batch = images.shape[0] if images.shape[0] is not None else tf.shape(images)[0]
         z = self._sample_latent(batch)
         fake_labels = labels if self._uses_real_labels_for_fakes() else self._sample_labels(batch)
@@ -589,17 +492,14 @@ class GAN(keras.Model):
             return lambda inputs, training=False: critic(inputs, training=False)
 
         _, values, real_logits, fake_logits = self._discriminator_objective(
-            images, labels, fake, fake_labels, in_inference_mode(critic_real),
-            in_inference_mode(critic_fake), training=False,
-        )
+            images, labels, fake, fake_labels, in_inference_mode(critic_real), in_inference_mode(critic_fake),
+            training=False)
         if self.adversarial_loss.pairs_real_and_fake:
             values["g_loss"] = self.adversarial_loss.generator(fake_logits, real_logits)
         else:
             values["g_loss"] = self.adversarial_loss.generator(fake_logits)
         self._track(values)
         return {name: self.trackers[name].result() for name in values}
-
-    # --- inference ---------------------------------------------------------
 
     def latent(self, num, seed=0):
         """The latent vectors `generate(num, seed)` uses: float32 (num, latent_dim), the same
@@ -636,38 +536,18 @@ class GAN(keras.Model):
         labels = sampling.resolve_labels(labels, num, self.num_classes)
         return sampling.sample(self.sampling_generator, z, labels, batch_size=batch_size)
 
-    # --- fit with up-front checks ------------------------------------------
-
     @run_time_checks.raises_value_errors
     def fit(self, x=None, y=None, **kwargs):
-        """`keras.Model.fit`, after checking the first batch of the data.
-
-        Images must be float and on the [-1, 1] scale, decided from the first
-        batch's range by `ganzoo.image_scale`: values outside [-1, 1] (beyond
-        a 1e-3 margin) and first batches with no value below 0 and none above
-        1 — the [0, 1] scale of ``x / 255`` — are refused before any step
-        runs, since a GAN trained on them silently learns the wrong scale.
-        Labels of a conditional GAN must be int class ids ``(batch,)`` in
-        ``[0, num_classes)``. A batch must split into ``d_steps`` real batches
-        (and over the replicas). Batch sizes and labels known only at run time
-        are checked by assertions in the input pipeline of a `tf.data.Dataset`
-        (so also under XLA, which drops in-graph assertions) and in
-        `train_step` (generators); they stop `fit` with a ValueError carrying
-        the same message (TensorFlow's InvalidArgumentError as its cause),
-        before any update of that step (`ganzoo.models.input_checks`).
-        """
+        """`keras.Model.fit` on data checked first (`ganzoo.models.input_checks`): float images
+        on the [-1, 1] scale (from the first batch's range), int labels ``(batch,)`` in
+        ``[0, num_classes)``, batches that split into ``d_steps`` real batches and over the
+        replicas; what is known only at run time is checked in the input pipeline and the
+        step. A refusal is a ValueError, raised before any update it concerns."""
         return self.input_checks.fit(super().fit, x, y, **kwargs)
-
-    # --- state and serialization -------------------------------------------
 
     def regularizer(self, name):
         """The regularizer logged under `name` (ValueError listing the names if none)."""
         return regularizers_lib.find(self.regularizers, name)
-
-    def take_regularizer_state(self, source):
-        """Copies the state (LeCam's anchors) of each of `source`'s regularizers whose name
-        and class match one of this GAN's."""
-        regularizers_lib.copy_state(source.regularizers, self.regularizers)
 
     _SEED_KEY = "seed_generator_state"
 
