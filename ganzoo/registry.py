@@ -516,8 +516,11 @@ def create_model(name=None, pretrained=False, compile=True, seed=None, regulariz
         A `ganzoo.GAN` subclass instance.
     """
     if isinstance(pretrained, (str, os.PathLike)):
-        folder = pathlib.Path(pretrained).expanduser()
-        if not (folder / paths.CARD).is_file():
+        try:
+            kind, folder = paths.classify_source(pretrained)
+        except (FileNotFoundError, ValueError):  # a missing path, an empty folder, another file
+            kind = None
+        if kind != "pretrained":
             raise ValueError(
                 "pretrained must be True or a pretrained folder holding model_card.json, "
                 f"config.json and model.weights.h5. Received: pretrained={str(pretrained)!r}"

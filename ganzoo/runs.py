@@ -14,7 +14,6 @@ A run directory written by ``ganzoo train --out DIR`` holds:
 =====================  ======================================================
 """
 
-import difflib
 import json
 import os
 import pathlib
@@ -24,23 +23,18 @@ import zipfile
 from ganzoo import paths
 from ganzoo import regularizers as regularizers_lib
 from ganzoo.paths import CARD, CHECKPOINT, FINAL, RUN_FILE  # noqa: F401  (the run's file names)
-
-
-def model_path(run_dir):
-    """The best model file of a run directory: final, else the last checkpoint."""
-    run_dir = pathlib.Path(run_dir)
-    for name in (FINAL, CHECKPOINT):
-        if (run_dir / name).is_file():
-            return run_dir / name
-    raise FileNotFoundError(
-        f"No {FINAL} or {CHECKPOINT} in the run directory (has an epoch finished?). "
-        f"Received: {run_dir}"
-    )
+from ganzoo.paths import model_path  # noqa: F401  (public here: the best model file of a run)
 
 
 def check_source(source):
     """Raises unless `source` names a run directory, a ``.keras`` file, a
     pretrained folder or a zoo entry; cheap (loads nothing).
+
+    Returns:
+        ``(kind, path)`` as `ganzoo.paths.classify_source` tells them, with the
+        zoo's entry names: kind ``"pretrained"`` (path: the folder), ``"run"``
+        (path: its model file), ``"keras"`` (path: the file) or ``"name"``
+        (path: None).
 
     Raises:
         FileNotFoundError: for a path that does not exist, or a run directory
@@ -49,35 +43,7 @@ def check_source(source):
     """
     from ganzoo import registry
 
-    path = pathlib.Path(str(source)).expanduser()
-    if path.is_dir():
-        if not (path / CARD).is_file():
-            model_path(path)
-        return
-    if path.suffix == ".keras":
-        if not path.is_file():
-            raise FileNotFoundError(f"No such model file. Received: {path}")
-        return
-    names = registry.list_models()
-    if str(source) in names:
-        return
-    if path.exists():
-        raise ValueError(
-            "Expected a run directory, a .keras file or a zoo entry name (see `ganzoo list`). "
-            f"Received: {str(source)!r}, a file that is not a .keras model"
-        )
-    text = str(source)
-    if os.sep in text or (os.altsep and os.altsep in text) or text.startswith("."):
-        raise FileNotFoundError(
-            "No such run directory or .keras file (and not a zoo entry name). "
-            f"Received: {text!r}"
-        )
-    close = difflib.get_close_matches(text, names, n=3)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise ValueError(
-        f"Not a run directory, a .keras file or a zoo entry name.{hint} See `ganzoo list` "
-        f"for the {len(names)} entries. Received: {text!r}"
-    )
+    return paths.classify_source(source, names=registry.list_models)
 
 
 def load_model_file(path):
@@ -117,21 +83,18 @@ def load_gan(source, pretrained=False):
     from ganzoo import pretrained as pretrained_lib
     from ganzoo import registry
 
-    check_source(source)
-    path = pathlib.Path(str(source)).expanduser()
-    if pretrained and (path.suffix == ".keras" or (path.is_dir() and not (path / CARD).is_file())):
+    kind, path = check_source(source)
+    if pretrained and kind in ("run", "keras"):
         raise ValueError(
             "pretrained (--pretrained) loads the shipped weights of a zoo entry name; a run "
             f"directory or .keras file holds weights of its own: leave it out. Received: {str(source)!r} "
             "with pretrained=True"
         )
-    if path.is_dir() and (path / CARD).is_file():
+    if kind == "pretrained":
         return pretrained_lib.load_pretrained(path)
-    if path.is_dir():
-        return load_model_file(model_path(path))
-    if path.suffix == ".keras":
-        return load_model_file(path)
-    return registry.create_model(str(source), pretrained=pretrained)
+    if kind == "name":
+        return registry.create_model(str(source), pretrained=pretrained)
+    return load_model_file(path)
 
 
 def source_data(source, pretrained=False):
@@ -227,10 +190,11 @@ def load_init_source(source=None, pretrained=None):
                 "--init-from takes a .keras file, a run directory or a pretrained folder "
                 f"(with {CARD}). Received: {str(source)!r}"
             )
-    if path.is_dir() and (path / CARD).is_file():
-        gan = pretrained_lib.load_pretrained(path, compile=False)
+    kind, found = paths.classify_source(path)  # a folder or a .keras file: never a name
+    if kind == "pretrained":
+        gan = pretrained_lib.load_pretrained(found, compile=False)
     else:
-        gan = load_model_file(model_path(path) if path.is_dir() else path)
+        gan = load_model_file(found)
     steps = gan.ema_step_offset + (int(gan.g_optimizer.iterations) if gan.g_optimizer is not None else 0)
     if pretrained is None:
         record["source"] = str(path.resolve())

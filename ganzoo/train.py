@@ -18,6 +18,7 @@ import keras
 from ganzoo import callbacks as callbacks_lib
 from ganzoo import registry
 from ganzoo import runs
+from ganzoo.validation import check_int
 
 
 def _overrides_for(recipe, batch_size=None, latent_dim=None, lr=None, lr_schedule=None,
@@ -221,8 +222,8 @@ def train_run(
             f"in steps (--steps). Received: checkpoint_every={checkpoint_every!r}, steps=None"
         )
     for key, value in (("epochs", epochs), ("steps", steps), ("checkpoint_every", checkpoint_every)):
-        if value is not None and (not isinstance(value, int) or value < 1):
-            raise ValueError(f"{key} must be a positive integer. Received: {key}={value!r}")
+        if value is not None:
+            check_int(value, key, quote=False, numpy=False)
     if pretrained and init_from is not None:
         raise ValueError(
             "Start from the shipped weights (pretrained) or from init_from, not both. "

@@ -7,7 +7,56 @@ import numbers
 import numpy as np
 
 
-def check_number(key, value, low=None, high=None, *, open_low=False, open_high=False, integer=False):
+def is_int(value):
+    """True for a Python or NumPy integer; False for a bool (and for anything else)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _refuse(name, value, expected, owner=None, quote=True):
+    """Raises ``ValueError("`name` of owner must be <expected>. Received: name=<value!r>")``.
+
+    `owner` None leaves out `` of owner``; `quote` False names the argument
+    without backticks.
+    """
+    subject = f"`{name}`" if quote else name
+    if owner is not None:
+        subject += f" of {owner}"
+    raise ValueError(f"{subject} must be {expected}. Received: {name}={value!r}")
+
+
+def check_int(value, name, minimum=1, owner=None, *, expected=None, quote=True, numpy=True):
+    """Returns `value` as an int after checking it is an integer >= `minimum`.
+
+    Bools are refused; NumPy integers are accepted (and returned as `int`)
+    unless ``numpy=False``: a caller that passes the value on to Keras as given
+    needs a Python int (Keras layers refuse NumPy integers).
+
+    Args:
+        value: the value to check.
+        name: the argument's name, for the message.
+        minimum: the smallest value allowed.
+        owner: what the argument belongs to (e.g. a class name), or None.
+        expected: what the message says the value must be; by default
+            ``"a positive integer"`` (`minimum` 1), ``"a non-negative
+            integer"`` (0), else ``"an integer >= <minimum>"``.
+        quote: name the argument in backticks (`` `k` must be ...``) or not.
+        numpy: accept NumPy integers.
+
+    Raises:
+        ValueError: ``"`name` [of owner] must be <expected>. Received: name=<value!r>"``.
+    """
+    kind = numbers.Integral if numpy else int
+    if not (isinstance(value, kind) and not isinstance(value, bool) and value >= minimum):
+        if expected is None:
+            expected = {1: "a positive integer", 0: "a non-negative integer"}.get(
+                minimum, f"an integer >= {minimum}"
+            )
+        _refuse(name, value, expected, owner, quote)
+    return int(value)
+
+
+def check_number(key, value, low=None, high=None, *, open_low=False, open_high=False, integer=False,
+                 expected=None, quote=False):
     """Returns `value` as a float (or int) after checking it is a finite number in range.
 
     Booleans, strings, None, NaN and infinities are refused, so ``gp_weight=True``
@@ -19,12 +68,15 @@ def check_number(key, value, low=None, high=None, *, open_low=False, open_high=F
         low, high: bounds (None: unbounded).
         open_low, open_high: exclude the bound itself.
         integer: require an integer.
+        expected: what the message says the value must be; by default
+            ``"a finite number in [low, high]"`` (``"an integer in ..."``).
+        quote: name the argument in backticks.
 
     Raises:
         ValueError: naming `key`, the expected range and the value received.
     """
     if integer:
-        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        ok = is_int(value)
     else:
         ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
     if ok and low is not None:
@@ -32,16 +84,18 @@ def check_number(key, value, low=None, high=None, *, open_low=False, open_high=F
     if ok and high is not None:
         ok = value < high if open_high else value <= high
     if not ok:
-        kind = "an integer" if integer else "a finite number"
-        if low is None and high is None:
-            where = ""
-        else:
-            left = ("(" if open_low else "[") if low is not None else "(-inf"
-            right = (")" if open_high else "]") if high is not None else "inf)"
-            lo = "" if low is None else low
-            hi = "" if high is None else high
-            where = f" in {left}{lo}, {hi}{right}"
-        raise ValueError(f"{key} must be {kind}{where}. Received: {key}={value!r}")
+        if expected is None:
+            kind = "an integer" if integer else "a finite number"
+            if low is None and high is None:
+                where = ""
+            else:
+                left = ("(" if open_low else "[") if low is not None else "(-inf"
+                right = (")" if open_high else "]") if high is not None else "inf)"
+                lo = "" if low is None else low
+                hi = "" if high is None else high
+                where = f" in {left}{lo}, {hi}{right}"
+            expected = f"{kind}{where}"
+        _refuse(key, value, expected, quote=quote)
     return int(value) if integer else float(value)
 
 
@@ -98,22 +152,16 @@ def check_class_ids(labels, num_classes=None, num=None, what="labels"):
     return arr.astype(np.int32)
 
 
-def check_positive_int(value, arg_name, owner):
-    """Raises a ValueError naming `owner` and `arg_name` unless `value` is an int >= 1 (not a bool)."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(
-            f"`{arg_name}` of {owner} must be a positive integer. "
-            f"Received: {arg_name}={value!r}"
-        )
+def check_choice(value, name, choices, owner=None, *, quote=True):
+    """Returns `value` after checking it is one of `choices`.
 
-
-def check_choice(value, arg_name, choices, owner):
-    """Raises a ValueError naming `owner`, `arg_name` and the choices unless `value` is one of them."""
+    Raises:
+        ValueError: ``"`name` [of owner] must be one of [...]. Received: name=<value!r>"``
+            (`quote` False: without the backticks).
+    """
     if value not in choices:
-        raise ValueError(
-            f"`{arg_name}` of {owner} must be one of {sorted(choices)}. "
-            f"Received: {arg_name}={value!r}"
-        )
+        _refuse(name, value, f"one of {sorted(choices)}", owner, quote)
+    return value
 
 
 def check_latent(z, latent_dim, num=None, seed=None):

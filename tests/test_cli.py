@@ -568,6 +568,20 @@ def test_library_errors_name_the_flags_a_command_line_user_sets(tmp_path, capsys
     assert "Received: checkpoint_every=5, steps=None" in err and not out.exists()
 
 
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(epochs=0), "epochs must be a positive integer. Received: epochs=0"),
+    (dict(steps=True), "steps must be a positive integer. Received: steps=True"),  # once taken for 1
+    (dict(steps=4, checkpoint_every=1.5), "checkpoint_every must be a positive integer. Received: checkpoint_every=1.5"),
+])
+def test_train_run_refuses_a_run_length_that_is_not_a_positive_int(tmp_path, kwargs, message):
+    from ganzoo.train import train_run
+
+    with pytest.raises(ValueError) as error:
+        train_run("dcgan_mnist", tmp_path / "run", **kwargs)
+    assert str(error.value) == message
+    assert not (tmp_path / "run").exists()
+
+
 def test_debug_shows_the_traceback(bad_inputs):
     with pytest.raises(FileNotFoundError, match="No such run directory"):
         main(["--debug", "sample", str(bad_inputs / "missing_run")])

@@ -892,6 +892,10 @@ def test_data_copying_refuses_mismatched_features():
 
     with pytest.raises(ValueError, match="Received: "):
         data_copying(_gaussian(50, 0), _gaussian(20, 1, dim=3), _gaussian(20, 2))
+    for bad in (1.0, -0.1, "0.5", float("nan")):
+        with pytest.raises(ValueError, match=rf"^min_cell_fraction must be a finite number in \[0, 1\)\. "
+                                             rf"Received: min_cell_fraction={bad!r}$"):
+            data_copying(_gaussian(50, 0), _gaussian(20, 1), _gaussian(20, 2), min_cell_fraction=bad)
 
 
 class _DigitLookupGAN:

@@ -9,6 +9,7 @@ import tensorflow as tf
 from ganzoo.data import arrays, checks, folder, mnist, tfds_source, transforms, twemoji
 from ganzoo.data.checks import received
 from ganzoo.data.source import ArraySource, DatasetSource, FileSource
+from ganzoo.validation import check_int
 
 # Largest shuffle buffer for sources that stream through `tf.data` (folders, TFDS).
 # In-memory arrays are always shuffled completely (by index).
@@ -132,15 +133,15 @@ def load(
             than one batch, or labels outside ``[0, num_classes)``.
         FileNotFoundError: A missing path, or a TFDS dataset that is not prepared.
     """
-    batch_size = checks.positive_int("batch_size", batch_size)
-    d_steps = checks.positive_int("d_steps", d_steps)
+    batch_size = check_int(batch_size, "batch_size")
+    d_steps = check_int(d_steps, "d_steps")
     height, width = checks.image_size(image_size)
     channels = checks.channels(channels)
     split = checks.split(split)
-    seed = checks.non_negative_int("seed", seed)
-    start_batch = checks.non_negative_int("start_batch", start_batch)
+    seed = check_int(seed, "seed", 0)
+    start_batch = check_int(start_batch, "start_batch", 0)
     if num_classes is not None:
-        num_classes = checks.positive_int("num_classes", num_classes)
+        num_classes = check_int(num_classes, "num_classes")
     data_dir = checks.data_dir(data_dir)
     for name, value in (
         ("labels", labels), ("shuffle", shuffle), ("resize", resize),

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from ganzoo import image_scale
+from ganzoo.validation import check_int, check_number
 
 _GANZOO_DIR = str(pathlib.Path(__file__).resolve().parent.parent)
 
@@ -153,16 +154,10 @@ def images(x, name="images", shape=None, known_scale=False):
 
 
 def positive_int(name, value, minimum=1):
-    """Checks an int >= `minimum` (bools refused) and returns it as `int`."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}. {received(**{name: repr(value)})}")
-    return int(value)
+    """`ganzoo.validation.check_int` in the metrics' words: "`name` must be an integer >= minimum"."""
+    return check_int(value, name, minimum, expected=f"an integer >= {minimum}")
 
 
 def positive_float(name, value):
-    """Checks a finite float > 0 and returns it as `float`."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"`{name}` must be a positive number. {received(**{name: repr(value)})}")
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"`{name}` must be a positive number. {received(**{name: repr(value)})}")
-    return float(value)
+    """`ganzoo.validation.check_number` for a finite number > 0, returned as `float`."""
+    return check_number(name, value, 0, open_low=True, expected="a positive number", quote=True)

@@ -27,6 +27,7 @@ from scipy import cluster
 from scipy import stats
 
 from ganzoo.metrics import _checks
+from ganzoo.validation import check_number
 
 DEFAULT_NUM_CELLS = 10
 DEFAULT_MIN_CELL_FRACTION = 0.01
@@ -97,10 +98,7 @@ def data_copying(
             f"The partition needs at least num_cells={num_cells} training points. "
             f"Received: {train.shape[0]} training features"
         )
-    if not 0.0 <= float(min_cell_fraction) < 1.0:
-        raise ValueError(
-            f"min_cell_fraction must be in [0, 1). Received: min_cell_fraction={min_cell_fraction!r}"
-        )
+    min_cell_fraction = check_number("min_cell_fraction", min_cell_fraction, 0, 1, open_high=True)
     centres, _ = cluster.vq.kmeans2(train, num_cells, minit="++", seed=np.random.default_rng(seed))
     held_cell, _ = cluster.vq.vq(held, centres)
     gen_cell, _ = cluster.vq.vq(gen, centres)

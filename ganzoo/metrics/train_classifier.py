@@ -30,6 +30,7 @@ import sys
 import time
 
 from ganzoo import paths
+from ganzoo.validation import check_choice
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -185,8 +186,7 @@ def train(out, epochs=None, batch_size=None, learning_rate=1e-3, seed=0, verbose
     from ganzoo.metrics import extractors
     from ganzoo.metrics._reference import load_arrays
 
-    if data not in SPECS:
-        raise ValueError(f"data must be one of {sorted(SPECS)}. Received: data={data!r}")
+    check_choice(data, "data", SPECS, quote=False)
     spec = SPECS[data]
     epochs = spec["epochs"] if epochs is None else epochs
     batch_size = spec["batch_size"] if batch_size is None else batch_size

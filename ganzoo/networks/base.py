@@ -5,7 +5,7 @@ import keras
 
 from ganzoo.networks import builders as B
 from ganzoo.networks import layers as L
-from ganzoo.validation import check_positive_int
+from ganzoo.validation import check_int
 
 
 class Network(keras.Model):
@@ -30,7 +30,7 @@ class Network(keras.Model):
             2x upsamplings and the start side (see `builders.resampling_plan`).
         """
         owner = type(self).__name__
-        check_positive_int(latent_dim, "latent_dim", owner)
+        check_int(latent_dim, "latent_dim", 1, owner, numpy=False)
         return self._check_common_args(image_shape, base_filters, num_classes)
 
     def _check_discriminator_args(self, image_shape, base_filters, num_classes, power_iterations):
@@ -40,13 +40,15 @@ class Network(keras.Model):
             `(image_shape, num_down, end)`: the shape as a tuple, the number of
             2x downsamplings and the side they end at.
         """
-        L.check_power_iterations(power_iterations, type(self).__name__)
+        check_int(power_iterations, "power_iterations", 1, type(self).__name__,
+                  expected=L.POWER_ITERATIONS_RULE, numpy=False)
         return self._check_common_args(image_shape, base_filters, num_classes)
 
     def _check_common_args(self, image_shape, base_filters, num_classes):
         owner = type(self).__name__
-        check_positive_int(base_filters, "base_filters", owner)
-        B.check_num_classes(num_classes, owner)
+        check_int(base_filters, "base_filters", 1, owner, numpy=False)
+        if num_classes is not None:  # None: unconditional
+            check_int(num_classes, "num_classes", 1, owner, numpy=False)
         return B.resampling_plan(image_shape, owner)
 
     def _set_config(self, **values):

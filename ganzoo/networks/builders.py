@@ -12,13 +12,6 @@ import copy
 import keras
 
 from ganzoo.networks import layers as L
-from ganzoo.validation import check_positive_int
-
-
-def check_num_classes(num_classes, owner):
-    """None (unconditional) or a positive int; else a ValueError naming `owner`."""
-    if num_classes is not None:
-        check_positive_int(num_classes, "num_classes", owner)
 
 
 def resampling_plan(image_shape, owner):

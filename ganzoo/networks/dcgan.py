@@ -14,7 +14,7 @@ from ganzoo.networks.base import Network
 
 from ganzoo.networks import builders as B
 from ganzoo.networks import layers as L
-from ganzoo.validation import check_choice, check_positive_int
+from ganzoo.validation import check_choice, check_int
 
 _NORMALIZATIONS = ("batch", "layer", "none")
 
@@ -78,7 +78,7 @@ class DCGANGenerator(Network):
         image_shape, num_up, start = self._check_generator_args(
             latent_dim, image_shape, base_filters, num_classes
         )
-        check_positive_int(kernel_size, "kernel_size", type(self).__name__)
+        check_int(kernel_size, "kernel_size", 1, type(self).__name__, numpy=False)
         init_spec = B.serialize_initializer(kernel_initializer)
 
         def init():
@@ -204,7 +204,7 @@ class DCGANDiscriminator(Network):
         image_shape, num_down, _ = self._check_discriminator_args(
             image_shape, base_filters, num_classes, power_iterations
         )
-        check_positive_int(kernel_size, "kernel_size", owner)
+        check_int(kernel_size, "kernel_size", 1, owner, numpy=False)
         spectral_norm = bool(spectral_norm)
         if normalization is None:
             normalization = "none" if spectral_norm else "batch"

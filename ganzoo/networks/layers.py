@@ -56,7 +56,7 @@ plan of an image shape, initializers, input and output heads) live in
 import keras
 from keras import ops
 
-from ganzoo.validation import check_positive_int
+from ganzoo.validation import check_int
 
 _SN_EPSILON = 1e-12
 # Batch-norm decay 0.9 and epsilon 1e-5, as in the DCGAN/SN-GAN authors' code
@@ -82,17 +82,8 @@ def _l2_normalize(x):
     return x * ops.rsqrt(ops.maximum(squared, _SN_EPSILON))
 
 
-def check_power_iterations(power_iterations, layer_name):
-    if (
-        not isinstance(power_iterations, int)
-        or isinstance(power_iterations, bool)
-        or power_iterations < 1
-    ):
-        raise ValueError(
-            f"`power_iterations` of {layer_name} must be an integer >= 1 "
-            "(Miyato et al. use 1). "
-            f"Received: power_iterations={power_iterations!r}"
-        )
+#: What `power_iterations` must be, as the messages of the layers and networks say it.
+POWER_ITERATIONS_RULE = "an integer >= 1 (Miyato et al. use 1)"
 
 
 def _reject_lora_and_quantization(kwargs, layer_name):
@@ -118,8 +109,10 @@ class _SpectralNormMixin:
     _spectral_weight_attribute = "_kernel"
 
     def _init_spectral_norm(self, power_iterations):
-        check_power_iterations(power_iterations, type(self).__name__)
-        self.power_iterations = power_iterations
+        self.power_iterations = check_int(
+            power_iterations, "power_iterations", 1, type(self).__name__,
+            expected=POWER_ITERATIONS_RULE, numpy=False,
+        )
         # Variables are read at full precision; the layer casts by itself.
         self.autocast = False
 
@@ -458,7 +451,7 @@ class ConditionalBatchNormalization(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        check_positive_int(num_classes, "num_classes", "ConditionalBatchNormalization")
+        check_int(num_classes, "num_classes", 1, "ConditionalBatchNormalization", numpy=False)
         self.num_classes = num_classes
         self.momentum = momentum
         self.epsilon = epsilon
