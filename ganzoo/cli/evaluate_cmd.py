@@ -7,13 +7,21 @@ from ganzoo.cli import _args
 
 
 def _metrics_flag(p):
-    """``--metrics``, listing every metric name the evaluator accepts (from its table) and the aliases."""
-    from ganzoo.metrics.evaluate import ALIASES, DEFAULT_METRICS, METRICS
+    """``--metrics``, listing every registered metric name and alias (`ganzoo.metrics.registry`)."""
+    from ganzoo.metrics.evaluate import DEFAULT_METRICS
+    from ganzoo.metrics.registry import available_metrics, metric_aliases
 
-    aliases = ", ".join(f"{alias}={name}" for alias, name in sorted(ALIASES.items()))
+    aliases = ", ".join(f"{alias}={name}" for alias, name in sorted(metric_aliases().items()))
     p.add_argument("--metrics", default=",".join(DEFAULT_METRICS),
-                   help=f"comma-separated: {', '.join(METRICS)} (aliases: {aliases}; "
+                   help=f"comma-separated: {', '.join(available_metrics())} (aliases: {aliases}; "
                    f"default: {','.join(DEFAULT_METRICS)})")
+
+
+def _recon_default(option):
+    """The reconstruction metric's default for `option`, from its registered `Option`."""
+    from ganzoo.metrics.registry import get_metric
+
+    return get_metric("reconstruction").resolve_options({})[option]
 
 
 def add_parser(sub):
@@ -53,9 +61,11 @@ def add_parser(sub):
         help="images per call (default: 250 for the MNIST classifier, 32 for InceptionV3)",
     )
     p.add_argument(
-        "--recon-images", type=_args.positive_int, default=100, help="held-out images to reconstruct"
+        "--recon-images", type=_args.positive_int, default=_recon_default("num_images"),
+        help="held-out images to reconstruct",
     )
-    p.add_argument("--recon-steps", type=_args.positive_int, default=200, help="Adam steps per image")
+    p.add_argument("--recon-steps", type=_args.positive_int, default=_recon_default("steps"),
+                   help="Adam steps per image")
     p.add_argument("--out", default=None, help="write the full JSON report here (e.g. eval.json)")
     p.add_argument("--pretrained", action="store_true", help="for a zoo name: the shipped weights")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -36,6 +36,10 @@ function                     module               source
 Helpers are imported from the modules, e.g.
 ``from ganzoo.metrics.frechet import sqrtm_product``.
 
+`evaluate` computes the metrics registered in `registry` (`register_metric`,
+`available_metrics`, `describe_metrics`): each built-in metric registers itself
+in its module, and a metric written elsewhere is one `Metric` subclass.
+
 `extractors` maps images to features/probabilities (the offline MNIST classifier
 shipped in ``saved_models/mnist_classifier``, or InceptionV3); `evaluate` and
 `EvaluationCallback` tie everything to a GAN.
@@ -59,6 +63,16 @@ from ganzoo.metrics.kernel_distance import kid
 from ganzoo.metrics.modes import mode_coverage
 from ganzoo.metrics.improved_precision_recall import precision_recall
 from ganzoo.metrics.reconstruction import reconstruction_error
+from ganzoo.metrics.registry import (
+    Metric,
+    MetricInputs,
+    Option,
+    available_metrics,
+    describe_metrics,
+    get_metric,
+    register_metric,
+    unregister_metric,
+)
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -67,16 +81,22 @@ __all__ = [
     "Evaluator",
     "conditional_accuracy",
     "data_copying",
+    "describe_metrics",
     "FeatureExtractor",
+    "Metric",
+    "MetricInputs",
+    "Option",
     "FeatureStats",
     "InceptionV3Extractor",
     "MNISTClassifierExtractor",
     "TwemojiClassifierExtractor",
+    "available_metrics",
     "evaluate",
     "fid",
     "fid_from_stats",
     "frechet_distance",
     "get_extractor",
+    "get_metric",
     "inception_score",
     "intra_fid",
     "kid",
@@ -84,5 +104,7 @@ __all__ = [
     "mode_coverage",
     "precision_recall",
     "reconstruction_error",
+    "register_metric",
     "resolve_metrics",
+    "unregister_metric",
 ]

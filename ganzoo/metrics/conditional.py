@@ -16,7 +16,8 @@ import numpy as np
 
 from ganzoo import sampling
 from ganzoo.metrics import _checks
-from ganzoo.metrics.frechet import fid as fid_features
+from ganzoo.metrics.frechet import DEFAULT_EPS, fid as fid_features
+from ganzoo.metrics.registry import Metric, Option, register_metric
 from ganzoo.validation import check_class_ids
 
 
@@ -113,3 +114,47 @@ def check_reference_classes(data, split, num_classes, data_name):
             f"intra_fid needs reference labels in [0, {num_classes}), the GAN's classes. "
             f"Received: reference data {data_name!r} with labels up to {known - 1}"
         )
+
+
+@register_metric
+class ConditionalAccuracy(Metric):
+    """``conditional_accuracy`` (``accuracy``): `conditional_accuracy` of the samples' class probabilities."""
+
+    name = "conditional_accuracy"
+    aliases = ("accuracy",)
+    needs = ("probabilities",)
+    values = ("accuracy", "per_class")
+    summary = {"accuracy": "conditional_accuracy"}
+    conditional_only = True
+    description = "share of samples the extractor's classifier assigns to the requested class"
+
+    def compute(self, inputs, options):
+        """`conditional_accuracy` of ``inputs.probabilities``; no reference data."""
+        result = conditional_accuracy(inputs.probabilities, inputs.gan.num_classes)
+        result["protocol"] = {"reference": None, "split": None, "num_reference": 0,
+                              "labels": "requested: arange(num_samples) % num_classes"}
+        return result
+
+
+@register_metric
+class IntraFID(Metric):
+    """``intra_fid``: `intra_fid` of the samples against the reference images of each class."""
+
+    name = "intra_fid"
+    needs = ("features", "reference_features", "reference_labels")
+    options = (Option("eps", DEFAULT_EPS, "ridge for the retry of the matrix square root"),)
+    values = ("intra_fid", "per_class")
+    summary = {"intra_fid": "intra_fid"}
+    conditional_only = True
+    description = "mean over classes of the FID of the class's samples and reference images"
+
+    def check(self, gan, evaluator, options):
+        """`check_reference_classes` of the evaluator's reference data."""
+        check_reference_classes(evaluator.data, evaluator.split, gan.num_classes, evaluator.data_name())
+
+    def compute(self, inputs, options):
+        """`intra_fid` of the generated and the labelled reference features."""
+        result = intra_fid(inputs.features, inputs.reference_features, inputs.reference_labels,
+                           inputs.gan.num_classes, **options)
+        result["protocol"] = {"class_from": "the reference data's labels"}
+        return result

@@ -27,6 +27,7 @@ from scipy import cluster
 from scipy import stats
 
 from ganzoo.metrics import _checks
+from ganzoo.metrics.registry import Metric, Option, register_metric
 from ganzoo.validation import check_number
 
 DEFAULT_NUM_CELLS = 10
@@ -130,3 +131,28 @@ def data_copying(
         "num_heldout": int(held.shape[0]),
         "num_generated": int(gen.shape[0]),
     }
+
+@register_metric
+class DataCopying(Metric):
+    """``data_copying`` (``copying``, ``c_t``): `data_copying` with the reference split as the
+    training set and the held-out split as the fresh real data."""
+
+    name = "data_copying"
+    aliases = ("copying", "c_t")
+    needs = ("features", "reference_features", "heldout_features")
+    options = (
+        Option("num_cells", DEFAULT_NUM_CELLS, "k of the k-means partition of the training features"),
+        Option("min_cell_fraction", DEFAULT_MIN_CELL_FRACTION,
+               "share of the samples a cell needs to be used (the paper's tau)"),
+    )
+    values = ("c_t", "cells", "num_cells_used")
+    summary = {"c_t": "c_t"}
+    description = "the C_T test of Meehan et al. 2020: C_T << 0 means copying of the training set"
+
+    def compute(self, inputs, options):
+        """`data_copying` of the reference, held-out and generated features."""
+        held_feats, held_name = inputs.heldout_features
+        result = data_copying(inputs.reference_features, held_feats, inputs.features, seed=inputs.seed,
+                              **options)
+        result["protocol"] = {"heldout_data": held_name, "num_heldout": int(held_feats.shape[0])}
+        return result

@@ -20,14 +20,18 @@ Protocol (recorded in every report):
 * **Units**: KID is the raw MMD^2, not x1000 (recorded as the KID protocol's
   ``params.unit``; see `ganzoo.metrics.kernel_distance`).
 
-Metric names (aliases in brackets): ``fid``, ``kid``, ``inception_score``
-(``is``), ``precision_recall`` (``pr``), ``mode_coverage`` (``modes``),
-``reconstruction`` (``recon``), ``data_copying`` (``copying``: the C_T test of
-Meehan et al. 2020 against the training split, with ``heldout_split`` as the
-fresh real data), and for conditional GANs ``conditional_accuracy`` (the
-extractor's classifier agrees with the requested class) and ``intra_fid`` (the
-mean over classes of the FID between the samples of a class and the reference
-images labelled with it; Miyato & Koyama 2018, arXiv:1802.05637, Section 5).
+Metrics are registered (`ganzoo.metrics.registry`): each is one `Metric` class,
+in the module that implements it, declaring its name, aliases, needs, options
+and summary keys; `Evaluator` loops over the requested ones. The built-ins are
+``fid``, ``kid``, ``inception_score`` (``is``), ``precision_recall`` (``pr``),
+``mode_coverage`` (``modes``), ``reconstruction`` (``recon``), ``data_copying``
+(``copying``: the C_T test of Meehan et al. 2020 against the training split,
+with ``heldout_split`` as the fresh real data), and for conditional GANs
+``conditional_accuracy`` (the extractor's classifier agrees with the requested
+class) and ``intra_fid`` (the mean over classes of the FID between the samples
+of a class and the reference images labelled with it; Miyato & Koyama 2018,
+arXiv:1802.05637, Section 5). `available_metrics()` lists every registered
+name, `describe_metrics()` their aliases, options with defaults and summary keys.
 """
 
 import time
@@ -39,75 +43,18 @@ from ganzoo.metrics import _checks
 from ganzoo.metrics import extractors as extractors_lib
 from ganzoo.metrics._reference import check_data_options, iter_batches, load_arrays, rebatch
 from ganzoo.metrics._collect import Collected, progbar
-from ganzoo.metrics.frechet import fid_from_stats
-from ganzoo.metrics.inception import inception_score
-from ganzoo.metrics.conditional import (
-    check_reference_classes, conditional_accuracy, intra_fid, requested_labels,
-)
-from ganzoo.metrics.copying import data_copying
-from ganzoo.metrics.kernel_distance import kid
-from ganzoo.metrics.modes import mode_coverage
-from ganzoo.metrics.improved_precision_recall import precision_recall
-from ganzoo.metrics.reconstruction import reconstruction_error
+from ganzoo.metrics.registry import MetricInputs, available_metrics, get_metric, metric_aliases
 
-METRICS = (
-    "fid", "kid", "inception_score", "precision_recall", "mode_coverage", "reconstruction",
-    "data_copying", "conditional_accuracy", "intra_fid",
-)
-#: Metrics that only apply to conditional GANs.
-CONDITIONAL_METRICS = ("conditional_accuracy", "intra_fid")
-ALIASES = {
-    "copying": "data_copying",
-    "c_t": "data_copying",
-    "accuracy": "conditional_accuracy",
-    "is": "inception_score",
-    "pr": "precision_recall",
-    "modes": "mode_coverage",
-    "recon": "reconstruction",
-    "reconstruction_error": "reconstruction",
-}
+# The built-in metrics register themselves when their modules are imported, in this
+# order (that of `available_metrics()`, `ganzoo evaluate --help` and the error messages).
+from ganzoo.metrics import frechet, kernel_distance, inception, improved_precision_recall  # noqa: E402,F401
+from ganzoo.metrics import modes, reconstruction, copying, conditional  # noqa: E402,F401
+
+#: The built-in metrics' names; `available_metrics()` also lists those registered later.
+METRICS = available_metrics()
+#: The built-in metrics' aliases, ``{alias: name}``; see `metric_aliases()`.
+ALIASES = metric_aliases()
 DEFAULT_METRICS = ("fid", "kid", "precision_recall", "mode_coverage")
-
-#: Keyword options each metric accepts through ``options={metric: {...}}``.
-OPTIONS = {
-    "fid": ("eps",),
-    "kid": ("subset_size", "num_subsets"),
-    "inception_score": ("splits",),
-    "precision_recall": ("k", "batch_size"),
-    "mode_coverage": ("threshold", "smoothing"),
-    "reconstruction": ("num_images", "steps", "learning_rate", "restarts", "batch_size"),
-    "data_copying": ("num_cells", "min_cell_fraction"),
-    "conditional_accuracy": (),
-    "intra_fid": ("eps",),
-}
-#: Keys of each metric's result that are measured values (the rest are parameters).
-VALUES = {
-    "fid": ("fid",),
-    "kid": ("kid", "kid_std"),
-    "inception_score": ("is", "is_std"),
-    "precision_recall": ("precision", "recall"),
-    "mode_coverage": (
-        "modes_hit", "num_modes", "missing_modes", "histogram",
-        "sample_distribution", "data_distribution", "kl_sample_data",
-    ),
-    "reconstruction": ("mse", "mse_std", "mse_median", "mse_generated", "mse_generated_std"),
-    "data_copying": ("c_t", "cells", "num_cells_used"),
-    "conditional_accuracy": ("accuracy", "per_class"),
-    "intra_fid": ("intra_fid", "per_class"),
-}
-#: Scalars copied to ``report["summary"]`` (and to the Keras logs by the callback).
-SUMMARY = {
-    "fid": {"fid": "fid"},
-    "kid": {"kid": "kid", "kid_std": "kid_std"},
-    "inception_score": {"is": "is", "is_std": "is_std"},
-    "precision_recall": {"precision": "precision", "recall": "recall"},
-    "mode_coverage": {"modes_hit": "modes_hit", "kl_sample_data": "modes_kl"},
-    "reconstruction": {"mse": "recon_mse", "mse_generated": "recon_mse_generated"},
-    "data_copying": {"c_t": "c_t"},
-    "conditional_accuracy": {"accuracy": "conditional_accuracy"},
-    "intra_fid": {"intra_fid": "intra_fid"},
-}
-DEFAULT_RECON_IMAGES = 100
 #: Keys of the metric functions' results that the shared protocol already holds
 #: (sample counts, feature dimension), or too long for a report (per-image errors).
 _IN_PROTOCOL = frozenset(
@@ -120,20 +67,20 @@ def resolve_metrics(metrics):
     """Canonical metric names, in order, without duplicates.
 
     Args:
-        metrics: a sequence of names or aliases, or a comma-separated string.
+        metrics: a sequence of names or aliases of registered metrics
+            (`available_metrics()`), or a comma-separated string.
 
     Returns:
-        tuple of names from `METRICS`.
+        tuple of registered names.
+
+    Raises:
+        ValueError: an unknown name (the message lists the registered names
+            and aliases), or no name at all.
     """
     names = metrics.split(",") if isinstance(metrics, str) else list(metrics)
     out = []
     for name in names:
-        key = ALIASES.get(str(name).strip().lower(), str(name).strip().lower())
-        if key not in METRICS:
-            raise ValueError(
-                f"Unknown metric; expected some of {list(METRICS)} or the aliases "
-                f"{sorted(ALIASES)}. Received: {name!r}"
-            )
+        key = get_metric(name).name
         if key not in out:
             out.append(key)
     if not out:
@@ -142,20 +89,15 @@ def resolve_metrics(metrics):
 
 
 def _check_options(options, metrics):
-    options = dict(options or {})
+    """``{metric: options with defaults}`` for each of `metrics`; checks every metric's options given."""
     resolved = {}
-    for name, values in options.items():
-        key = ALIASES.get(name, name)
-        if key not in OPTIONS:
-            raise ValueError(f"Options for an unknown metric. Received: options key {name!r}")
-        unknown = set(values) - set(OPTIONS[key])
-        if unknown:
-            raise ValueError(
-                f"The metric {key!r} takes the options {list(OPTIONS[key])}. "
-                f"Received: {sorted(unknown)}"
-            )
-        resolved[key] = dict(values)
-    return {m: resolved.get(m, {}) for m in metrics}
+    for name, values in dict(options or {}).items():
+        try:
+            metric = get_metric(name)
+        except ValueError:
+            raise ValueError(f"Options for an unknown metric. Received: options key {name!r}") from None
+        resolved[metric.name] = metric.resolve_options(dict(values))  # also for a metric not asked for
+    return {m: resolved.get(m) or get_metric(m).resolve_options({}) for m in metrics}
 
 
 class Evaluator:
@@ -168,7 +110,8 @@ class Evaluator:
         data: reference source for `ganzoo.data.load` ("mnist_5k", "tfds:...",
             a folder, an .npz), or images ``(N, H, W, C)`` in [-1, 1], or a
             tuple ``(images, labels)``.
-        metrics: names or aliases (see `METRICS`), or a comma-separated string.
+        metrics: names or aliases of registered metrics (`available_metrics()`),
+            or a comma-separated string.
         extractor: "auto", "mnist_5k_classifier", "inception_v3" or a
             `FeatureExtractor`.
         split: reference split for FID, KID, precision/recall and mode coverage
@@ -180,7 +123,7 @@ class Evaluator:
         batch_size: images per generator / extractor call; None: the
             extractor's (250 for the MNIST classifier, 32 for InceptionV3).
         options: per-metric keyword options, e.g. ``{"kid": {"subset_size": 500}}``
-            (see `OPTIONS`).
+            (each metric's `Metric.options`; `describe_metrics()` lists them).
         data_options: how `data` is read, as it was for training: ``resize``,
             ``skip_corrupt``, ``data_dir``, ``download`` of `ganzoo.data.load`.
     """
@@ -201,6 +144,7 @@ class Evaluator:
         self.data_options = check_data_options(data_options)
         self.metrics = resolve_metrics(metrics)
         self.options = _check_options(options, self.metrics)
+        self._metrics = tuple(get_metric(name) for name in self.metrics)
         self.extractor_spec = extractor
         self.split = split
         self.heldout_split = heldout_split
@@ -215,19 +159,21 @@ class Evaluator:
 
     # --- reference side -------------------------------------------------------
 
-    def _data_name(self):
+    def data_name(self):
+        """The reference data's name in reports: the source, or "array"."""
         return self.data if isinstance(self.data, str) else "array"
 
-    def _split_name(self, split):
-        # Arrays have no splits: every image is used.
+    def split_name(self, split):
+        """`split` as reports record it: None for arrays (they have no splits: every image is used)."""
         return split if isinstance(self.data, str) else None
 
+    def _needs(self, need):
+        """Whether any requested metric needs `need` (a key of `ganzoo.metrics.registry.NEEDS`)."""
+        return any(need in metric.needs for metric in self._metrics)
+
     def _need(self):
-        feats = any(m in self.metrics for m in ("fid", "kid", "precision_recall", "data_copying",
-                                                "intra_fid"))
-        probs = any(m in self.metrics for m in ("inception_score", "mode_coverage",
-                                                "conditional_accuracy"))
-        return feats, probs
+        """``(features, probabilities)``: what the generated images are extracted for."""
+        return self._needs("features"), self._needs("probabilities")
 
     def _get_extractor(self, image_shape):
         if self.extractor is None:
@@ -254,16 +200,13 @@ class Evaluator:
                 )
             return self._reference
         extractor = self._get_extractor(image_shape)
-        need_feats, _ = self._need()
-        # Mode coverage compares with the data's class distribution as seen by the same
-        # classifier (its predictions on the reference images), so that its errors
-        # affect both sides alike and any labelled or unlabelled data works.
-        need_probs = "mode_coverage" in self.metrics
+        need_feats = self._needs("reference_features")
+        need_probs = self._needs("reference_probabilities")
         if not (need_feats or need_probs):  # e.g. reconstruction only
             self._reference = {"features": None, "stats": None, "probs": None, "num": 0,
-                               "name": self._data_name(), "image_shape": tuple(image_shape)}
+                               "name": self.data_name(), "image_shape": tuple(image_shape)}
             return self._reference
-        want_labels = "intra_fid" in self.metrics
+        want_labels = self._needs("reference_labels")
         num, name, batches = iter_batches(
             self.data, self.split, image_shape=image_shape, labels=want_labels, limit=self.num_reference,
             data_options=self.data_options,
@@ -277,8 +220,9 @@ class Evaluator:
         for chunk, y in rebatch(batches, self.batch_size):
             if want_labels:
                 if y is None:
+                    needing = next(m.name for m in self._metrics if "reference_labels" in m.needs)
                     raise ValueError(
-                        f"intra_fid needs the reference images' labels. Received: unlabelled {name}"
+                        f"{needing} needs the reference images' labels. Received: unlabelled {name}"
                     )
                 labels.append(y)
             # Scale decided already: by ganzoo.data.load, or on the whole array.
@@ -365,7 +309,7 @@ class Evaluator:
                 raise ValueError(
                     f"Expected a ganzoo GAN. Received: {type(gan).__name__} without `{attr}`"
                 )
-        conditional_only = [m for m in self.metrics if m in CONDITIONAL_METRICS]
+        conditional_only = [m.name for m in self._metrics if m.conditional_only]
         if conditional_only and getattr(gan, "num_classes", None) is None:
             raise ValueError(
                 f"{conditional_only} measure a class-conditional GAN. Received: an unconditional "
@@ -385,12 +329,8 @@ class Evaluator:
                 f"Inception score and mode coverage need class probabilities, which the "
                 f"extractor {extractor.name!r} does not give. Received: metrics={list(self.metrics)}"
             )
-        if "reconstruction" in self.metrics:
-            _checks.positive_int(
-                "num_images", self.options["reconstruction"].get("num_images", DEFAULT_RECON_IMAGES)
-            )
-        if "intra_fid" in self.metrics:
-            check_reference_classes(self.data, self.split, gan.num_classes, self._data_name())
+        for metric in self._metrics:
+            metric.check(gan, self, self.options[metric.name])
         extractor.prepare()
         return image_shape, extractor
 
@@ -400,67 +340,43 @@ class Evaluator:
         started = time.time()
         image_shape, extractor = self.check(gan)
         ref = self.reference(image_shape, progress)
-        recon_opts = dict(self.options.get("reconstruction", {}))
-        num_recon = _checks.positive_int(
-            "num_images", recon_opts.pop("num_images", DEFAULT_RECON_IMAGES)
-        ) if "reconstruction" in self.metrics else 0
-        feats, stats, probs, kept = self._generate_and_extract(
-            gan, num_samples, seed, min(num_recon, num_samples), progress
-        )
+        keep = max(m.num_images(self.options[m.name], num_samples) for m in self._metrics)
+        feats, stats, probs, kept = self._generate_and_extract(gan, num_samples, seed, keep, progress)
 
         shared = {
             "extractor": extractor.name,
             "feature_dim": extractor.feature_dim,
             "resize": extractor.resize,
-            "reference": self._data_name(),
-            "split": self._split_name(self.split),
+            "reference": self.data_name(),
+            "split": self.split_name(self.split),
             "num_generated": num_samples,
             "num_reference": ref["num"],
         }
+        inputs = MetricInputs(
+            self, gan=gan, seed=seed, num_samples=num_samples, image_shape=image_shape,
+            extractor=extractor, labels=sampling.default_labels(num_samples, gan.num_classes),
+            features=feats, feature_stats=stats, probabilities=probs, images=kept,
+            reference_features=ref["features"], reference_stats=ref["stats"],
+            reference_probabilities=ref["probs"], reference_labels=ref.get("labels"),
+            reference_num=ref["num"], reference_name=ref["name"],
+            heldout_split=self.split_name(self.heldout_split),
+        )
         results = {}
-        for name in self.metrics:
-            opts = self.options.get(name, {})
-            protocol = dict(shared)
-            if name == "fid":
-                raw = fid_from_stats(stats, ref["stats"], **opts)
-            elif name == "kid":
-                raw = kid(feats, ref["features"], seed=seed, **opts)
-            elif name == "inception_score":
-                raw = inception_score(probs, **opts)
-                protocol.update({"reference": None, "split": None, "num_reference": 0})
-            elif name == "precision_recall":
-                raw = precision_recall(ref["features"], feats, **opts)
-            elif name == "mode_coverage":
-                data_labels = ref["probs"].argmax(axis=1)
-                raw = mode_coverage(probs, data_labels, num_classes=extractor.num_classes, **opts)
-                protocol["data_distribution_from"] = (
-                    f"{extractor.name} predictions on the reference images"
-                )
-            elif name == "data_copying":
-                held_feats, held_name = self.heldout_features(image_shape)
-                raw = data_copying(ref["features"], held_feats, feats, seed=seed, **opts)
-                protocol["heldout_data"] = held_name
-                protocol["num_heldout"] = int(held_feats.shape[0])
-            elif name == "conditional_accuracy":
-                raw = conditional_accuracy(probs, gan.num_classes)
-                protocol.update({"reference": None, "split": None, "num_reference": 0,
-                                 "labels": "requested: arange(num_samples) % num_classes"})
-            elif name == "intra_fid":
-                raw = intra_fid(feats, ref["features"], ref["labels"], gan.num_classes, **opts)
-                protocol["class_from"] = "the reference data's labels"
-            else:  # reconstruction
-                raw, protocol = self._reconstruction(gan, kept, num_recon, seed, recon_opts, protocol)
-            values = {k: raw[k] for k in VALUES[name] if k in raw}
+        for metric in self._metrics:
+            raw = dict(metric.compute(inputs, dict(self.options[metric.name])))
+            # The shared protocol, with what the metric adds or replaces, then its parameters.
+            protocol = {**shared, **raw.pop("protocol", {})}
             protocol["params"] = {
-                k: v for k, v in raw.items() if k not in VALUES[name] and k not in _IN_PROTOCOL
+                k: v for k, v in raw.items() if k not in metric.values and k not in _IN_PROTOCOL
             }
-            results[name] = {**values, "protocol": protocol}
+            values = {k: raw[k] for k in metric.values if k in raw}
+            results[metric.name] = {**values, "protocol": protocol}
 
         summary = {}
-        for name, result in results.items():
-            for key, out_key in SUMMARY[name].items():
-                if key in result:
-                    summary[out_key] = float(result[key])
+        for metric in self._metrics:
+            for key, out_key in metric.summary.items():
+                if key in results[metric.name]:
+                    summary[out_key] = float(results[metric.name][key])
         return {
             "model": {
                 "class": type(gan).__name__,
@@ -476,41 +392,12 @@ class Evaluator:
                 "sampling": "gan.generate(num_samples, seed): z = tf.random.stateless_normal("
                 "(N, latent_dim), seed=[seed, 0]) through the sampling generator, training=False"
                 + ("; labels arange(N) % num_classes" if gan.num_classes is not None else ""),
-                "heldout_split": self.heldout_split if "reconstruction" in self.metrics else None,
+                "heldout_split": self.heldout_split if self._needs("heldout_images") else None,
             },
             "metrics": results,
             "summary": summary,
             "seconds": round(time.time() - started, 2),
         }
-
-    def _reconstruction(self, gan, generated, num_images, seed, opts, protocol):
-        image_shape = tuple(int(d) for d in gan.image_shape)
-        real, labels, name = self.heldout(image_shape, num_images)
-        if gan.num_classes is not None and labels is None:
-            raise ValueError(
-                "Reconstructing real images with a conditional GAN needs their labels. "
-                f"Received: unlabelled held-out data {name!r}"
-            )
-        held = reconstruction_error(gan, real, labels=labels, seed=seed, known_scale=True, **opts)
-        gen_labels = None if gan.num_classes is None else requested_labels(len(generated), gan.num_classes)
-        own = reconstruction_error(gan, generated, labels=gen_labels, seed=seed + 1, known_scale=True,
-                                   **opts)
-        held["mse_generated"] = own["mse"]
-        held["mse_generated_std"] = own["mse_std"]
-        held["num_generated_images"] = own["num_images"]
-        protocol = dict(protocol)
-        protocol.update(
-            {
-                "extractor": None,
-                "feature_dim": None,
-                "resize": "none (pixel space)",
-                "split": self._split_name(self.heldout_split),
-                "num_reference": held["num_images"],
-                "num_generated": own["num_images"],
-                "heldout_data": name,
-            }
-        )
-        return held, protocol
 
 
 def evaluate(
@@ -534,9 +421,12 @@ def evaluate(
         gan: a ganzoo `GAN` (e.g. from `ganzoo.runs.load_gan`).
         data: the reference data: a `ganzoo.data.load` source or an image array
             in [-1, 1] (optionally ``(images, labels)``).
-        metrics: some of "fid", "kid", "inception_score" ("is"),
-            "precision_recall" ("pr"), "mode_coverage" ("modes"),
-            "reconstruction" ("recon"); a sequence or a comma-separated string.
+        metrics: names or aliases of registered metrics (`available_metrics()`:
+            "fid", "kid", "inception_score" ("is"), "precision_recall" ("pr"),
+            "mode_coverage" ("modes"), "reconstruction" ("recon"),
+            "data_copying" ("copying"), "conditional_accuracy", "intra_fid" and
+            any registered with `register_metric`); a sequence or a
+            comma-separated string.
         num_samples: generated images (``gan.generate(num_samples, seed)``).
         extractor: "auto" (offline MNIST classifier for 28x28x1, InceptionV3
             otherwise), a name, or a `FeatureExtractor`.
@@ -550,7 +440,8 @@ def evaluate(
         heldout_split: real images for the reconstruction error (default "test").
         num_reference: use only the first N reference images, or None for all.
         options: per-metric options, e.g. ``{"kid": {"subset_size": 500},
-            "reconstruction": {"num_images": 50, "steps": 300}}``.
+            "reconstruction": {"num_images": 50, "steps": 300}}`` (each
+            metric's `Metric.options`, listed by `describe_metrics()`).
         data_options: ``resize``, ``skip_corrupt``, ``data_dir``, ``download``
             of `ganzoo.data.load` for reading `data`.
 

@@ -20,6 +20,7 @@ import numpy as np
 import scipy.linalg
 
 from ganzoo.metrics import _checks
+from ganzoo.metrics.registry import Metric, Option, register_metric
 
 #: Default ridge added to both covariances when the first square root fails.
 DEFAULT_EPS = 1e-6
@@ -303,3 +304,18 @@ def fid(features_a, features_b, eps=DEFAULT_EPS):
     b = _checks.features(features_b, "features_b")
     _checks.same_dim(a, b, "features_a", "features_b")
     return fid_from_stats(FeatureStats.from_features(a), FeatureStats.from_features(b), eps)
+
+@register_metric
+class FID(Metric):
+    """``fid``: `fid_from_stats` of the generated and the reference features."""
+
+    name = "fid"
+    needs = ("features", "reference_features")
+    options = (Option("eps", DEFAULT_EPS, "ridge for the retry of the matrix square root"),)
+    values = ("fid",)
+    summary = {"fid": "fid"}
+    description = "Frechet distance between Gaussians fit to generated and reference features"
+
+    def compute(self, inputs, options):
+        """`fid_from_stats` of ``inputs.feature_stats`` and ``inputs.reference_stats``."""
+        return fid_from_stats(inputs.feature_stats, inputs.reference_stats, **options)

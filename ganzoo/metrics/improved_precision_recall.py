@@ -21,6 +21,7 @@ memory stays bounded for any set size.
 import numpy as np
 
 from ganzoo.metrics import _checks
+from ganzoo.metrics.registry import Metric, Option, register_metric
 
 DEFAULT_K = 3
 DEFAULT_BATCH_SIZE = 1000
@@ -131,3 +132,22 @@ def precision_recall(real_features, fake_features, k=DEFAULT_K, batch_size=DEFAU
         "num_fake": int(fake.shape[0]),
         "feature_dim": int(real.shape[1]),
     }
+
+@register_metric
+class PrecisionRecall(Metric):
+    """``precision_recall`` (``pr``): `precision_recall` of the reference and generated features."""
+
+    name = "precision_recall"
+    aliases = ("pr",)
+    needs = ("features", "reference_features")
+    options = (
+        Option("k", DEFAULT_K, "neighbour that sets each ball's radius (paper: 3)"),
+        Option("batch_size", DEFAULT_BATCH_SIZE, "rows and columns per distance block"),
+    )
+    values = ("precision", "recall")
+    summary = {"precision": "precision", "recall": "recall"}
+    description = "share of samples on the real k-NN manifold, and of real images on the samples'"
+
+    def compute(self, inputs, options):
+        """`precision_recall` of ``inputs.reference_features`` and ``inputs.features``."""
+        return precision_recall(inputs.reference_features, inputs.features, **options)

@@ -17,6 +17,7 @@ deviation over chunks are reported.
 import numpy as np
 
 from ganzoo.metrics import _checks
+from ganzoo.metrics.registry import Metric, Option, register_metric
 
 DEFAULT_SPLITS = 10
 
@@ -57,3 +58,21 @@ def inception_score(probs, splits=DEFAULT_SPLITS):
         "num_samples": int(p.shape[0]),
         "num_classes": int(p.shape[1]),
     }
+
+@register_metric
+class InceptionScore(Metric):
+    """``inception_score`` (``is``): `inception_score` of the generated images' class probabilities."""
+
+    name = "inception_score"
+    aliases = ("is",)
+    needs = ("probabilities",)
+    options = (Option("splits", DEFAULT_SPLITS, "consecutive chunks the score is averaged over"),)
+    values = ("is", "is_std")
+    summary = {"is": "is", "is_std": "is_std"}
+    description = "exp of the mean KL between each sample's class distribution and the marginal"
+
+    def compute(self, inputs, options):
+        """`inception_score` of ``inputs.probabilities``; no reference data."""
+        result = inception_score(inputs.probabilities, **options)
+        result["protocol"] = {"reference": None, "split": None, "num_reference": 0}
+        return result

@@ -32,6 +32,7 @@ for the shipped models and 4-30 for short runs; the two are not comparable.
 import numpy as np
 
 from ganzoo.metrics import _checks
+from ganzoo.metrics.registry import Metric, Option, register_metric
 
 DEFAULT_SUBSET_SIZE = 1000
 DEFAULT_NUM_SUBSETS = 100
@@ -128,3 +129,21 @@ def kid(
         "seed": int(seed),
         "unit": KID_UNIT,
     }
+
+@register_metric
+class KID(Metric):
+    """``kid``: `kid` of the generated and the reference features, subsets drawn with the evaluation's seed."""
+
+    name = "kid"
+    needs = ("features", "reference_features")
+    options = (
+        Option("subset_size", DEFAULT_SUBSET_SIZE, "rows of each set per subset (at most the smaller set)"),
+        Option("num_subsets", DEFAULT_NUM_SUBSETS, "subsets averaged"),
+    )
+    values = ("kid", "kid_std")
+    summary = {"kid": "kid", "kid_std": "kid_std"}
+    description = "unbiased MMD^2 with a cubic polynomial kernel, mean over subsets (raw, not x1000)"
+
+    def compute(self, inputs, options):
+        """`kid` of ``inputs.features`` and ``inputs.reference_features``."""
+        return kid(inputs.features, inputs.reference_features, seed=inputs.seed, **options)

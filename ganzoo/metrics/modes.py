@@ -20,6 +20,7 @@ arXiv:1611.02163). Reported:
 import numpy as np
 
 from ganzoo.metrics import _checks
+from ganzoo.metrics.registry import Metric, Option, register_metric
 
 DEFAULT_SMOOTHING = 1e-6
 #: Default threshold, as a fraction of the uniform share 1/C: a class is hit
@@ -132,3 +133,36 @@ def mode_coverage(
         "num_samples": int(sample_labels.shape[0]),
         "num_data": int(data.shape[0]),
     }
+
+@register_metric
+class ModeCoverage(Metric):
+    """``mode_coverage`` (``modes``): `mode_coverage` of the samples against the reference's classes.
+
+    The data's class distribution is the extractor's predictions on the reference
+    images, so that the classifier's errors affect both sides alike and any
+    labelled or unlabelled data works.
+    """
+
+    name = "mode_coverage"
+    aliases = ("modes",)
+    needs = ("probabilities", "reference_probabilities")
+    options = (
+        Option("threshold", None, "share of the samples for a class to count as hit; None: 0.1 / C"),
+        Option("smoothing", DEFAULT_SMOOTHING, "additive smoothing of both distributions in the KL"),
+    )
+    values = (
+        "modes_hit", "num_modes", "missing_modes", "histogram",
+        "sample_distribution", "data_distribution", "kl_sample_data",
+    )
+    summary = {"modes_hit": "modes_hit", "kl_sample_data": "modes_kl"}
+    description = "classes hit by the samples and KL(sample classes || data classes)"
+
+    def compute(self, inputs, options):
+        """`mode_coverage` of ``inputs.probabilities`` against the reference's predicted classes."""
+        data_labels = inputs.reference_probabilities.argmax(axis=1)
+        result = mode_coverage(inputs.probabilities, data_labels, num_classes=inputs.extractor.num_classes,
+                               **options)
+        result["protocol"] = {
+            "data_distribution_from": f"{inputs.extractor.name} predictions on the reference images"
+        }
+        return result

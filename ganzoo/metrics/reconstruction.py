@@ -25,12 +25,17 @@ import numpy as np
 import tensorflow as tf
 import keras
 
+from ganzoo import sampling
 from ganzoo.metrics import _checks
+from ganzoo.metrics.registry import Metric, Option, register_metric
 from ganzoo.validation import check_class_ids
 
+#: Held-out images (and as many generated ones) `evaluate` reconstructs.
+DEFAULT_NUM_IMAGES = 100
 DEFAULT_STEPS = 200
 DEFAULT_LEARNING_RATE = 0.05
 DEFAULT_RESTARTS = 1
+DEFAULT_BATCH_SIZE = 256
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPSILON = 1e-8
 
@@ -102,7 +107,7 @@ def reconstruction_error(
     learning_rate=DEFAULT_LEARNING_RATE,
     restarts=DEFAULT_RESTARTS,
     seed=0,
-    batch_size=256,
+    batch_size=DEFAULT_BATCH_SIZE,
     known_scale=False,
 ):
     """Mean per-pixel squared error of the best latent reconstruction of each image.
@@ -180,3 +185,60 @@ def reconstruction_error(
         "error": "per-pixel mean squared error on the [-1, 1] scale, best start per image",
         "optimizer": "Adam over z (betas 0.9, 0.999), z0 ~ N(0, I), generator frozen",
     }
+
+
+@register_metric
+class Reconstruction(Metric):
+    """``reconstruction`` (``recon``, ``reconstruction_error``): `reconstruction_error` of the
+    first ``num_images`` held-out images, and of as many generated ones (``mse_generated``)."""
+
+    name = "reconstruction"
+    aliases = ("recon", "reconstruction_error")
+    needs = ("images", "heldout_images")
+    options = (
+        Option("num_images", DEFAULT_NUM_IMAGES, "held-out images (and generated ones) to reconstruct"),
+        Option("steps", DEFAULT_STEPS, "Adam steps per image"),
+        Option("learning_rate", DEFAULT_LEARNING_RATE, "Adam learning rate"),
+        Option("restarts", DEFAULT_RESTARTS, "random starts per image; the best is kept"),
+        Option("batch_size", DEFAULT_BATCH_SIZE, "images optimized together"),
+    )
+    values = ("mse", "mse_std", "mse_median", "mse_generated", "mse_generated_std")
+    summary = {"mse": "recon_mse", "mse_generated": "recon_mse_generated"}
+    description = "pixel MSE of the best latent found by Adam for held-out and for generated images"
+
+    def check(self, gan, evaluator, options):
+        """Refuses a `num_images` that is not a positive integer."""
+        _checks.positive_int("num_images", options["num_images"])
+
+    def num_images(self, options, num_samples):
+        """``min(num_images, num_samples)`` generated images are reconstructed."""
+        return min(_checks.positive_int("num_images", options["num_images"]), num_samples)
+
+    def compute(self, inputs, options):
+        """Reconstructs held-out images (seed) and generated images (seed + 1), in pixel space."""
+        opts = dict(options)
+        num_images = opts.pop("num_images")
+        gan = inputs.gan
+        real, labels, name = inputs.heldout_images(num_images)
+        if gan.num_classes is not None and labels is None:
+            raise ValueError(
+                "Reconstructing real images with a conditional GAN needs their labels. "
+                f"Received: unlabelled held-out data {name!r}"
+            )
+        held = reconstruction_error(gan, real, labels=labels, seed=inputs.seed, known_scale=True, **opts)
+        generated = inputs.images[: self.num_images(options, inputs.num_samples)]
+        own = reconstruction_error(gan, generated, seed=inputs.seed + 1, known_scale=True,
+                                   labels=sampling.default_labels(len(generated), gan.num_classes), **opts)
+        held["mse_generated"] = own["mse"]
+        held["mse_generated_std"] = own["mse_std"]
+        held["num_generated_images"] = own["num_images"]
+        held["protocol"] = {
+            "extractor": None,
+            "feature_dim": None,
+            "resize": "none (pixel space)",
+            "split": inputs.heldout_split,
+            "num_reference": held["num_images"],
+            "num_generated": own["num_images"],
+            "heldout_data": name,
+        }
+        return held
