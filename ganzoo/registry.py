@@ -24,8 +24,7 @@ g_optimizer    yes      table: the same
 
 and every training option (`ganzoo.models.OPTIONS`, declared by the part
 that implements it; ``loss`` and ``d_steps`` are required in a recipe):
-``ganzoo.registry.options_table()`` lists them with their docs, and so does
-the README.
+``ganzoo.registry.options_table()`` lists them with their docs.
 
 Inspired by timm's ``create_model``/``list_models`` and keras-hub presets.
 """

@@ -171,7 +171,7 @@ def test_the_ema_generator_has_its_own_name_and_saved_files_load_as_before(tmp_p
     config = gan.get_config()
     assert ema_name not in str(config)
     again = type(gan).from_config(config)
-    assert [layer.name for layer in again.layers] == names
+    assert [layer.name for layer in again.layers if isinstance(layer, keras.Model)] == names
     gan.save(tmp_path / "gan.keras")
     import h5py
     import zipfile
@@ -185,7 +185,7 @@ def test_the_ema_generator_has_its_own_name_and_saved_files_load_as_before(tmp_p
         weights.visit(keys.append)
     assert not [k for k in keys if gan.generator.name in k]
     loaded = keras.models.load_model(tmp_path / "gan.keras")
-    assert [layer.name for layer in loaded.layers] == names
+    assert [layer.name for layer in loaded.layers if isinstance(layer, keras.Model)] == names
     np.testing.assert_array_equal(loaded.generate(4, seed=3), gan.generate(4, seed=3))
 
 

@@ -145,3 +145,54 @@ def test_every_declared_option_is_a_recipe_field_a_create_model_keyword_and_a_co
 def test_a_recipe_value_is_refused_by_the_check_its_part_declares(key, value, message):
     with pytest.raises(ValueError, match=message + r".*Received: " + key):
         ganzoo.create_model("dcgan_mnist", **{key: value})
+
+
+@keras.saving.register_keras_serializable(package="ganzoo_tests")
+class LogitSquare(regularizers.Regularizer):
+    """The README's example: E[D(x)^2] on real images."""
+
+    def penalty(self, step):
+        return tf.reduce_mean(tf.square(step.real_logits))
+
+
+def test_the_readme_regularizer_reads_the_step_logits():
+    gan = tiny_model("dcgan_mnist", regularizers=[LogitSquare(weight=0.01, name="logit_sq")])
+    logs = gan.fit(as_dataset(real_batch(gan, per_step=4, seed=1), 1), epochs=1, verbose=0).history
+    # one D step: logit_sq = mean(l^2) >= mean(l)^2 = d_real^2 (Jensen), with l the logged real logits
+    assert logs["logit_sq"][0] >= logs["d_real"][0] ** 2 - 1e-6 and logs["logit_sq"][0] > 0
+
+
+def test_the_options_table_has_one_row_per_declared_option_with_its_doc():
+    from ganzoo import registry
+
+    rows = registry.options_table().splitlines()
+    assert [r.split()[0] for r in rows] == list(ganzoo.models.OPTIONS)
+    row = dict(zip([r.split()[0] for r in rows], rows))
+    assert row["loss"].split()[1] == "yes" and row["ema_decay"].split()[1] == "no"
+    assert ganzoo.models.OPTIONS["lecam_decay"].doc in row["lecam_decay"]
+
+
+@pytest.mark.parametrize("every_step", [False, True])
+def test_lazy_penalty_is_computed_every_kth_step_and_scaled_by_k(every_step):
+    discriminator = keras.Sequential([keras.Input((2,)), keras.layers.BatchNormalization()])
+    seen = []
+    for step in range(6):
+        value, due = regularizers.lazy(lambda: tf.constant(2.0), 3, tf.constant(step, "int64"),
+                                       discriminator, every_step=every_step)
+        seen.append((float(value), float(due)))
+    assert seen == [(6.0, 1.0), (0.0, 0.0), (0.0, 0.0), (6.0, 1.0), (0.0, 0.0), (0.0, 0.0)]
+    assert regularizers.lazy(lambda: tf.constant(2.0), 1, tf.constant(1, "int64"), discriminator)[0] == 2.0
+
+
+def test_lazy_every_step_puts_back_the_state_a_discarded_computation_moved():
+    discriminator = keras.Sequential([keras.Input((2,)), keras.layers.BatchNormalization()])
+    moving_mean = discriminator.layers[0].moving_mean
+
+    def compute():
+        moving_mean.assign_add(tf.ones(2))
+        return tf.constant(1.0)
+
+    regularizers.lazy(compute, 2, tf.constant(1, "int64"), discriminator, every_step=True)  # not due
+    np.testing.assert_array_equal(np.array(moving_mean), [0.0, 0.0])
+    regularizers.lazy(compute, 2, tf.constant(2, "int64"), discriminator, every_step=True)  # due
+    np.testing.assert_array_equal(np.array(moving_mean), [1.0, 1.0])

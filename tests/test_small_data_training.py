@@ -293,11 +293,3 @@ def test_a_killed_and_resumed_run_is_bit_identical_to_an_uninterrupted_one(tmp_p
 # Under XLA: test_train_step_math.test_a_conditional_gan_trains_under_xla (with every option).
 
 
-def test_lazy_penalty_is_computed_every_kth_step_and_scaled_by_k():
-    gan = tiny_model("dcgan_mnist", r1_weight=1.0, penalty_interval=3)
-    seen = []
-    for step in range(6):
-        gan.d_optimizer.iterations.assign(step)
-        value, due = gan._lazy(lambda: tf.constant(2.0), 3)
-        seen.append((float(value), float(due)))
-    assert seen == [(6.0, 1.0), (0.0, 0.0), (0.0, 0.0), (6.0, 1.0), (0.0, 0.0), (0.0, 0.0)]

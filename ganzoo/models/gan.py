@@ -57,7 +57,7 @@ class GAN(keras.Model):
             optimizers began counting (a fine-tuned model's source's, set by
             `ganzoo.pretrained` and ``ganzoo train --pretrained/--init-from``):
             the EMA schedule counts from there.
-        **options: the training options (`GAN.options()`, listed in the README),
+        **options: the training options (`GAN.options()`; `ganzoo.registry.options_table()`),
             each declared with its doc, default and check by the part that
             implements it (`ganzoo.models.options`): the game's (``loss``,
             ``d_steps``, ``g_batch_size``, ``sync_batchnorm``), the EMA
@@ -146,10 +146,9 @@ class GAN(keras.Model):
             self.image_shape, self.num_classes, self.d_steps, lambda: self.distribute_strategy.num_replicas_in_sync)
         # The option values the model was built with (get_config writes them
         # back); each also readable as an attribute of its name.
-        self._options = {k: v for k, v in options.items() if k not in ("loss", "d_steps")}
+        self._options = {k: v for k, v in options.items() if k not in ("loss", "d_steps", "augment")}
         for name, value in self._options.items():
-            if name != "augment":
-                setattr(self, name, value)
+            setattr(self, name, value)
         self.ema_step_offset = check_number("ema_step_offset", ema_step_offset, 0, integer=True)
         self._ema, self.augment, self.instance_noise_layer, built = gan_options.parts(options)
         user = [regularizers_lib.get(r) for r in (regularizers or [])]
