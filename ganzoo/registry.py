@@ -223,7 +223,7 @@ def check_override(entry, key, value, where):
 
 
 def _validate(fields, where):
-    from ganzoo import losses, optimizers
+    from ganzoo import optimizers
     from ganzoo.models import FAMILIES
     from ganzoo.networks import get_network_class
 
@@ -254,14 +254,13 @@ def _validate(fields, where):
         raise RecipeError(
             f"{where}: field 'family' must be one of {sorted(FAMILIES)}. Received: family={fields['family']!r}"
         )
-    if fields["loss"] not in losses.available_losses():
-        raise RecipeError(
-            f"{where}: field 'loss' must be one of {losses.available_losses()}. Received: loss={fields['loss']!r}"
-        )
-    if "gp_weight" in fields and fields["family"] != "wgan_gp":
-        raise RecipeError(
-            f"{where}: field 'gp_weight' only applies to family 'wgan_gp'. Received: family={fields['family']!r}"
-        )
+    family_options = {o.name for o in FAMILIES[fields["family"]].options()}
+    for key in fields:
+        if key in OPTIONS and key not in family_options:
+            owners = " or ".join(repr(f) for f, cls in FAMILIES.items() if key in {o.name for o in cls.options()})
+            raise RecipeError(
+                f"{where}: field '{key}' only applies to family {owners}. Received: family={fields['family']!r}"
+            )
     for net in ("generator", "discriminator"):
         cls_name = fields[net].get("class")
         if not isinstance(cls_name, str):

@@ -196,3 +196,10 @@ def test_lazy_every_step_puts_back_the_state_a_discarded_computation_moved():
     np.testing.assert_array_equal(np.array(moving_mean), [0.0, 0.0])
     regularizers.lazy(compute, 2, tf.constant(2, "int64"), discriminator, every_step=True)  # due
     np.testing.assert_array_equal(np.array(moving_mean), [1.0, 1.0])
+
+
+def test_family_and_loss_fields_are_refused_by_their_declarations():
+    with pytest.raises(ValueError, match=r"field 'gp_weight' only applies to family 'wgan_gp'.*Received: family='dcgan'"):
+        ganzoo.create_model("dcgan_mnist", gp_weight=3.0)
+    with pytest.raises(ValueError, match=r"field 'loss'.*Did you mean 'hinge'\?.*Received: loss='hinj'"):
+        ganzoo.create_model("dcgan_mnist", loss="hinj")

@@ -8,6 +8,7 @@ regularizers' in `ganzoo.regularizers`, and a family's on its class
 """
 
 from ganzoo import augment as augment_lib
+from ganzoo import losses
 from ganzoo import regularizers as regularizers_lib
 from ganzoo.models import ema
 from ganzoo.options import Option
@@ -23,7 +24,8 @@ def _check_sync_batchnorm(value):
 
 #: The options of the game itself (None: the family's default).
 GAME_OPTIONS = (
-    Option("loss", "a name from `ganzoo.losses.available_losses()`", None, (str,)),
+    Option("loss", "a name from `ganzoo.losses.available_losses()`", None, (str,),
+           lambda v: losses.get_loss(v).name),
     Option("d_steps", "discriminator steps per generator step", None, (int,),
            lambda v: check_number("d_steps", v, 1, integer=True)),
     Option("g_batch_size", "latent samples per generator step", None, (int,),
