@@ -44,6 +44,8 @@ import re
 import shutil
 import tempfile
 
+from ganzoo.validation import check_int
+
 SIGNATURE_METHOD = "tensorflow/serving/predict"
 SIGNATURES = ("serving_default", "generate", "discriminate")
 # TF Serving's REST API base64-encodes a string output ({"b64": ...}) only when
@@ -294,14 +296,6 @@ def _write_export(gan, directory, max_num, warmup, model_name):
         _write_warmup(gan, directory, model_name)
 
 
-def _check_int(value, name, minimum):
-    import numpy as np
-
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}. Received: {name}={value!r}")
-    return int(value)
-
-
 def _place(tmp, model_dir, version, overwrite):
     """Renames the finished export `tmp` to its version directory; returns it."""
     if version is None:
@@ -385,8 +379,8 @@ def export_saved_model(
     if not isinstance(gan, GAN):
         raise ValueError(f"Expected a ganzoo.GAN to export. Received: gan={gan!r}")
     if version is not None:
-        version = _check_int(version, "version", 1)
-    max_num = _check_int(max_num, "max_num", 1)
+        version = check_int(version, "version", 1, expected="an integer >= 1", quote=False)
+    max_num = check_int(max_num, "max_num", 1, expected="an integer >= 1", quote=False)
     if max_num > 2**31 - 1:
         raise ValueError(f"max_num must fit in int32. Received: max_num={max_num!r}")
     model_dir = pathlib.Path(base_dir).expanduser()

@@ -222,24 +222,6 @@ class LeCam(Regularizer):
             anchors = tf.where(count > 0, self.anchors[:2], means)
         return losses_lib.lecam_penalty(step.real_logits, step.fake_logits, anchors[0], anchors[1])
 
-    @staticmethod
-    def restore_from_gan_store(regularizers, store, keys):
-        """Restores the anchors from a GAN's own variables in a file of the engine before this
-        module (they were the GAN's only variable).
-
-        Raises:
-            ValueError: the store does not hold exactly one variable, or `regularizers` not
-                exactly one `LeCam`.
-        """
-        holders = [r for r in regularizers if isinstance(r, LeCam)]
-        if len(keys) != 1 or len(holders) != 1:
-            raise ValueError(
-                f"This file holds {len(keys)} variables of the GAN itself; a GAN of this version "
-                "holds none (its LeCam anchors live in its LeCam regularizer). "
-                f"Received: {len(keys)} variables and {len(holders)} LeCam regularizers"
-            )
-        holders[0].anchors.assign(store[keys[0]])
-
     def load_own_variables(self, store):
         if not list(store.keys()):
             return  # a file of the engine before this module: `GAN.load_own_variables` restores them
@@ -285,6 +267,24 @@ def from_options(r1_weight=0.0, r2_weight=0.0, penalty_interval=1, lecam_weight=
     if lecam_weight:
         out.append(LeCam(weight=lecam_weight, decay=lecam_decay))
     return out
+
+
+def restore_from_gan_store(regularizers, store, keys):
+    """Restores regularizer state kept by a file of the engine before this module among the
+    GAN's own variables: the LeCam anchors, then the GAN's only variable.
+
+    Raises:
+        ValueError: the store does not hold exactly one variable, or `regularizers` not
+            exactly one `LeCam`.
+    """
+    holders = [r for r in regularizers if isinstance(r, LeCam)]
+    if len(keys) != 1 or len(holders) != 1:
+        raise ValueError(
+            f"This file holds {len(keys)} variables of the GAN itself; a GAN of this version "
+            "holds none (its LeCam anchors live in its LeCam regularizer). "
+            f"Received: {len(keys)} variables and {len(holders)} LeCam regularizers"
+        )
+    holders[0].anchors.assign(store[keys[0]])
 
 
 def check_names(regularizers, taken):

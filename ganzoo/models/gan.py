@@ -562,8 +562,8 @@ class GAN(keras.Model):
             self.seed_generator.state.assign(np.asarray(store[self._SEED_KEY]))
         own = [k for k in keys if k != self._SEED_KEY]
         if own and not (self._trainable_variables + self._non_trainable_variables):
-            # A file of the engine before ganzoo.regularizers held the LeCam anchors here.
-            regularizers_lib.LeCam.restore_from_gan_store(self.regularizers, store, own)
+            # A file of the engine before ganzoo.regularizers held regularizer state here.
+            regularizers_lib.restore_from_gan_store(self.regularizers, store, own)
             return
         super().load_own_variables({k: store[k] for k in own})
 
