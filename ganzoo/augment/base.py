@@ -3,8 +3,6 @@
 import keras
 import tensorflow as tf
 
-from ganzoo import distribute
-
 
 class Augment(keras.layers.Layer):
     """A differentiable augmentation applied to every image a discriminator sees.

@@ -36,8 +36,6 @@ def _machine():
     return f"{platform.machine()}, {os.cpu_count()} CPU cores, {gpu_text}"
 
 
-
-
 def _sample_grid(gan):
     """The card's grid: 8x8 samples (seed 0), or one row of 8 per class for a conditional GAN."""
     from ganzoo import images

@@ -2,7 +2,6 @@
 (arXiv:1704.00028)."""
 
 import keras
-import tensorflow as tf
 
 from ganzoo import regularizers
 from ganzoo.models.gan import GAN
