@@ -96,3 +96,16 @@ def test_one_more_step_from_a_file_of_the_engine_before_its_redesign_matches_tha
     assert sorted(got) == sorted(want)
     for key in want:
         np.testing.assert_allclose(got[key], want[key], rtol=2e-5, atol=2e-6, err_msg=key)
+
+
+_PRETRAINED_V0 = pathlib.Path(__file__).parent / "data" / "pretrained_generate_v0.npz"
+
+
+@pytest.mark.parametrize("name", sorted(np.load(_PRETRAINED_V0).files))
+def test_every_shipped_model_generates_what_the_engine_before_its_redesign_generated(name):
+    """``pretrained_generate_v0.npz``: ``generate(6, seed=5)`` of each shipped model, by the engine
+    at adc38b2 (before the redesign), loaded offline from ``saved_models/``."""
+    import ganzoo
+
+    gan = ganzoo.create_model(name, pretrained=True)
+    np.testing.assert_allclose(gan.generate(6, seed=5), np.load(_PRETRAINED_V0)[name], rtol=1e-5, atol=1e-6)
