@@ -78,8 +78,8 @@ def test_unknown_metrics_and_options_list_what_is_registered_including_a_users_m
     with pytest.raises(ValueError, match=r"takes the options \['threshold'\]\. Received: \['k'\]$"):
         metrics.Evaluator(metrics="fid", options={"mean_brightness": {"k": 3}})
     assert metrics.available_metrics()[-1] == "mean_brightness"
-    assert "mean_brightness (brightness)\n  option threshold=0.0: a pixel above it is bright" in (
-        metrics.describe_metrics())
+    assert ("mean_brightness (brightness)\n  Mean pixel value of the generated images, and the share of "
+            "pixels above a threshold.\n  option threshold=0.0: a pixel above it is bright") in metrics.describe_metrics()
 
 
 def test_evaluate_help_lists_a_registered_metric(registered, capsys):
@@ -123,10 +123,15 @@ def test_the_built_in_metrics_keep_their_names_aliases_and_order():
         (type("Needs", (Metric,), {"name": "x1", "needs": ("pixels",)}), r"Received: needs=\('pixels',\)$"),
         (type("Opts", (Metric,), {"name": "x2", "options": ("k",)}), r"Received: options=\('k',\)$"),
         (type("Clash", (Metric,), {"name": "x3", "aliases": ("is",)}), r"'is' is already registered"),
+        (type("Summary", (Metric,), {"name": "x4", "summary": {"mean": "fid"}}), r"'fid' is 'fid's.*Received: Summary"),
         (object(), r"Metric subclass or instance\. Received: <object"),
     ],
 )
 def test_register_metric_refuses_what_evaluate_could_not_use(bad, match):
     with pytest.raises(ValueError, match=match):
         register_metric(bad)
-    assert not {"x1", "x2", "x3"} & set(metrics.available_metrics())
+    assert not {"x1", "x2", "x3", "x4"} & set(metrics.available_metrics())
+
+
+def test_a_metric_without_a_description_is_described_by_its_docstring(registered):
+    assert "  Mean pixel value of the generated images" in metrics.describe_metrics()

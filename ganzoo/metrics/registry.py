@@ -173,7 +173,8 @@ def _key(name):
 def register_metric(metric):
     """Registers a metric for `evaluate`, ``ganzoo evaluate --metrics`` and `EvaluationCallback`.
 
-    Usable as a class decorator. The metric's name and aliases must be new.
+    Usable as a class decorator. The metric's name, aliases and summary keys
+    must be new (`unregister_metric` frees them).
 
     Args:
         metric: a `Metric` subclass (instantiated without arguments) or instance.
@@ -182,8 +183,8 @@ def register_metric(metric):
         `metric`, unchanged.
 
     Raises:
-        ValueError: not a `Metric`, a name or alias already registered or not
-            lower case, unknown `needs`, or `options` that are not `Option` s.
+        ValueError: not a `Metric`, a name, alias or summary key already
+            registered, a name not lower case, unknown `needs`, or `options` that are not `Option` s.
     """
     instance = metric() if isinstance(metric, type) and issubclass(metric, Metric) else metric
     if not isinstance(instance, Metric):
@@ -197,6 +198,13 @@ def register_metric(metric):
                 f"A metric named {name!r} is already registered ({_ALIASES.get(name, name)!r}); "
                 f"unregister_metric({_ALIASES.get(name, name)!r}) first. Received: {type(instance).__name__}"
             )
+    taken = {out: m.name for m in _REGISTRY.values() for out in m.summary.values()}
+    clash = sorted(out for out in instance.summary.values() if out in taken)
+    if clash:
+        raise ValueError(
+            f"A metric's summary keys must be its own: {', '.join(f'{k!r} is {taken[k]!r}s' for k in clash)}. "
+            f"Received: {type(instance).__name__}.summary={instance.summary!r}"
+        )
     unknown = sorted(set(instance.needs) - set(NEEDS))
     if unknown or isinstance(instance.needs, str):
         raise ValueError(f"Metric.needs is a tuple of {sorted(NEEDS)}. Received: needs={instance.needs!r}")
@@ -255,8 +263,9 @@ def describe_metrics():
     for metric in _REGISTRY.values():
         lines = [metric.name + (f" ({', '.join(metric.aliases)})" if metric.aliases else "")
                  + (" [conditional GANs]" if metric.conditional_only else "")]
-        if metric.description:
-            lines.append(f"  {metric.description}")
+        description = metric.description or (type(metric).__doc__ or "").strip().split("\n")[0]
+        if description:
+            lines.append(f"  {description}")
         lines += [f"  option {o.name}={o.default!r}: {o.doc}" for o in metric.options]
         lines.append(f"  summary: {', '.join(metric.summary.values()) or '-'}")
         blocks.append("\n".join(lines))
