@@ -79,9 +79,23 @@ _GAN_OPTIONS = tuple(name for name in OPTIONS if name not in ("loss", "d_steps",
 
 
 def options_table():
-    """The training options as reStructuredText table rows: ``name  required  doc``."""
-    return "\n".join(f"{name:<20} {'yes' if name in _REQUIRED_OPTIONS else 'no':<8} {o.doc}"
-                     for name, o in OPTIONS.items())
+    """The training options as a reStructuredText table, from their declarations.
+
+    Returns:
+        str: columns ``option``, ``in a recipe`` (``required`` for the paper's
+        ``loss`` and ``d_steps``, else ``optional``), ``default`` (None: the
+        family's or off) and ``meaning`` (the declaring part's doc).
+    """
+    rows = [(name, "required" if name in _REQUIRED_OPTIONS else "optional", repr(o.default), o.doc)
+            for name, o in OPTIONS.items()]
+    header = ("option", "in a recipe", "default", "meaning")
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(3)]
+    rule = " ".join("=" * w for w in widths) + " " + "=" * max(len(r[3]) for r in rows + [header])
+
+    def line(r):
+        return " ".join(c.ljust(w) for c, w in zip(r, widths)) + " " + r[3]
+
+    return "\n".join([rule, line(header), rule, *map(line, rows), rule])
 
 
 #: Fields that fix the networks (or the model class), and so what the weights are for.
@@ -513,6 +527,7 @@ def create_model(name=None, pretrained=False, compile=True, seed=None, regulariz
     Returns:
         A `ganzoo.GAN` subclass instance.
     """
+    regularizers = regularizers_lib.check_list(regularizers)  # a Python argument: no recipe in its message
     if isinstance(pretrained, (str, os.PathLike)):
         try:
             kind, folder = paths.classify_source(pretrained)

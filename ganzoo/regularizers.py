@@ -90,6 +90,26 @@ def _as_inputs(critic):
 class Regularizer(keras.layers.Layer):
     """A term of the discriminator's loss: the engine adds ``weight * penalty(step)``.
 
+    Subclasses implement `penalty`, which reads one discriminator step from
+    its `Step` (real and generated images, labels, logits, ``critic`` /
+    ``fake_critic`` to differentiate the discriminator in its input,
+    ``training``, ``draw`` for random numbers) and returns a float32 scalar;
+    the engine logs it, unweighted, under the regularizer's ``name``, which
+    must be unique among the GAN's regularizers (the recipe's ``r1``, ``r2``,
+    ``lecam``, ``gp`` included). State (like LeCam's anchors) is the layer's
+    own weights, saved with the GAN. To save a GAN with it, register the
+    class with ``keras.saving.register_keras_serializable`` and return its
+    extra constructor arguments from ``get_config``.
+
+    Example::
+
+        @keras.saving.register_keras_serializable(package="my_project")
+        class LogitSquare(ganzoo.regularizers.Regularizer):
+            def penalty(self, step):  # E[D(x)^2] on real images
+                return tf.reduce_mean(tf.square(step.real_logits))
+
+        ganzoo.create_model("dcgan_mnist", regularizers=[LogitSquare(0.01, name="logit_sq")])
+
     Args:
         weight: float >= 0, the factor of the penalty in the loss.
         interval: positive int, lazy regularization: the penalty is computed
@@ -116,7 +136,8 @@ class Regularizer(keras.layers.Layer):
             step: a `Step`.
 
         Returns:
-            float32 scalar Tensor.
+            float32 scalar Tensor (a Python number is converted); anything
+            else stops `fit` with a ValueError naming the regularizer.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement penalty(step)")
 
@@ -160,7 +181,9 @@ class R1(Regularizer):
     """
 
     def __init__(self, gamma=1.0, interval=1, name="r1", **kwargs):
-        kwargs.pop("weight", None)  # derived from gamma (a config written by get_config has it)
+        if "weight" in kwargs:
+            raise ValueError(f"{type(self).__name__} takes gamma, its weight being gamma / 2 (Mescheder et "
+                             f"al. 2018, eq. 9). Received: weight={kwargs['weight']!r}")
         self.gamma = check_number("gamma", gamma, 0.0)
         super().__init__(weight=0.5 * self.gamma, interval=interval, name=name, **kwargs)
 
@@ -168,7 +191,9 @@ class R1(Regularizer):
         return losses_lib.r1_penalty(_as_inputs(step.critic), step.real, labels=step.labels)
 
     def get_config(self):
-        return {**super().get_config(), "gamma": self.gamma}
+        config = {**super().get_config(), "gamma": self.gamma}
+        del config["weight"]  # gamma / 2
+        return config
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
@@ -202,7 +227,7 @@ class LeCam(Regularizer):
 
     def __init__(self, weight=1.0, decay=0.99, interval=1, name="lecam", **kwargs):
         super().__init__(weight=weight, interval=interval, name=name, **kwargs)
-        self.decay = check_number("lecam_decay", decay, 0.0, 1.0, open_high=True)
+        self.decay = check_number("decay", decay, 0.0, 1.0, open_high=True)
         self.anchors = self.add_weight(
             shape=(3,), initializer="zeros", trainable=False, name="lecam_anchors",
             dtype="float32", aggregation="only_first_replica",
@@ -287,18 +312,25 @@ def restore_from_gan_store(regularizers, store, keys):
     holders[0].anchors.assign(store[keys[0]])
 
 
+#: Log keys a regularizer's name may not take (besides the GAN's metrics): the run log's own.
+RESERVED_NAMES = ("loss", "epoch", "seconds")
+
+
 def check_names(regularizers, taken):
-    """The regularizers' names, each logged as a metric: unique, and none in `taken`.
+    """The regularizers' names, each logged as a metric: non-empty, unique, not in `taken` nor
+    `RESERVED_NAMES`, and not starting with ``val_`` (Keras' prefix of validation logs).
 
     Raises:
-        ValueError: a repeated or taken name.
+        ValueError: naming the offending names.
     """
     names = [r.name for r in regularizers]
-    clash = sorted({n for n in names if names.count(n) > 1 or n in taken})
-    if clash:
+    taken = set(taken) | set(RESERVED_NAMES)
+    bad = sorted({n for n in names if names.count(n) > 1 or n in taken or not n or n.startswith("val_")})
+    if bad:
         raise ValueError(
-            "Each regularizer is logged under its name, which must differ from the other "
-            f"regularizers' and from {sorted(taken)}. Received: regularizers named {names}"
+            "Each regularizer is logged under its name, which must be non-empty, differ from the other "
+            f"regularizers' (the recipe's r1, r2, lecam, gp included) and from {sorted(taken)}, and not "
+            f"start with 'val_'. Received: regularizers named {names} ({bad} not allowed)"
         )
     return names
 
@@ -330,7 +362,7 @@ def get(spec):
     """A `Regularizer` from itself or its serialized config.
 
     Raises:
-        ValueError: anything else, naming what was received.
+        ValueError: anything else, or a subclass that does not implement `penalty`.
     """
     if isinstance(spec, dict) and "class_name" in spec:
         spec = keras.saving.deserialize_keras_object(spec)
@@ -339,7 +371,63 @@ def get(spec):
             "regularizers must be ganzoo.regularizers.Regularizer instances (or their serialized "
             f"configs). Received: {spec!r}"
         )
+    if type(spec).penalty is Regularizer.penalty:
+        raise ValueError(f"A Regularizer subclass must implement penalty(step). Received: {type(spec).__name__}")
     return spec
+
+
+def check_list(regularizers):
+    """`regularizers` (None, a list or a tuple) as a list of `Regularizer` (see `get`).
+
+    Raises:
+        ValueError: not a list or tuple (e.g. one regularizer or a string), a bad
+            member, or a name that cannot be a log key.
+    """
+    if regularizers is None:
+        return []
+    if not isinstance(regularizers, (list, tuple)):
+        raise ValueError("regularizers must be a list of ganzoo.regularizers.Regularizer instances. "
+                         f"Received: regularizers={regularizers!r}")
+    out = [get(r) for r in regularizers]
+    bad = [r.name for r in out if not r.name or r.name in RESERVED_NAMES or r.name.startswith("val_")]
+    if bad:
+        raise ValueError(f"A regularizer's name is the key of its log: non-empty, not one of {list(RESERVED_NAMES)}, "
+                         f"not starting with 'val_'. Received: regularizers named {bad}")
+    return out
+
+
+def checked_penalty(regularizer, step):
+    """``regularizer.penalty(step)`` as a float32 scalar Tensor (Python numbers converted).
+
+    Raises:
+        ValueError: a penalty that is not a float32 scalar, naming the regularizer.
+    """
+    value = regularizer.penalty(step)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = tf.constant(float(value), "float32")
+    if not tf.is_tensor(value) or value.dtype != tf.float32 or value.shape.rank != 0:
+        got = (f"a {value.dtype.name} tensor of shape {tuple(value.shape)}" if tf.is_tensor(value)
+               else repr(value))
+        raise ValueError(f"{type(regularizer).__name__} {regularizer.name!r}: penalty(step) must return a "
+                         f"float32 scalar (reduce over the batch). Received: {got}")
+    return value
+
+
+def serialize(regularizer):
+    """The config of `regularizer` for a saved GAN.
+
+    Raises:
+        ValueError: its class is not registered with
+            ``keras.saving.register_keras_serializable`` (the file could not be loaded).
+    """
+    cls = type(regularizer)
+    if keras.saving.get_registered_object(keras.saving.get_registered_name(cls)) is not cls:
+        raise ValueError(
+            f"To save a GAN with the regularizer {regularizer.name!r}, register its class with "
+            "@keras.saving.register_keras_serializable(package=...) (and give its extra arguments a "
+            f"get_config), or the file could not be loaded. Received: an unregistered {cls.__name__}"
+        )
+    return keras.saving.serialize_keras_object(regularizer)
 
 
 def lazy(compute, interval, d_step, discriminator, every_step=False):

@@ -165,11 +165,14 @@ def test_the_readme_regularizer_reads_the_step_logits():
 def test_the_options_table_has_one_row_per_declared_option_with_its_doc():
     from ganzoo import registry
 
-    rows = registry.options_table().splitlines()
-    assert [r.split()[0] for r in rows] == list(ganzoo.models.OPTIONS)
-    row = dict(zip([r.split()[0] for r in rows], rows))
-    assert row["loss"].split()[1] == "yes" and row["ema_decay"].split()[1] == "no"
-    assert ganzoo.models.OPTIONS["lecam_decay"].doc in row["lecam_decay"]
+    lines = registry.options_table().splitlines()
+    assert lines[0] == lines[2] == lines[-1] and set(lines[0]) == {"=", " "}  # reStructuredText rules
+    assert lines[1].split()[:2] == ["option", "in"]
+    rows = {r.split()[0]: r for r in lines[3:-1]}
+    assert list(rows) == list(ganzoo.models.OPTIONS)
+    assert rows["loss"].split()[1:3] == ["required", "None"]
+    assert rows["lecam_decay"].split()[1:3] == ["optional", "0.99"]
+    assert ganzoo.models.OPTIONS["lecam_decay"].doc in rows["lecam_decay"]
 
 
 @pytest.mark.parametrize("every_step", [False, True])
@@ -203,3 +206,83 @@ def test_family_and_loss_fields_are_refused_by_their_declarations():
         ganzoo.create_model("dcgan_mnist", gp_weight=3.0)
     with pytest.raises(ValueError, match=r"field 'loss'.*Did you mean 'hinge'\?.*Received: loss='hinj'"):
         ganzoo.create_model("dcgan_mnist", loss="hinj")
+
+
+class _NoPenalty(regularizers.Regularizer):
+    pass
+
+
+class _Unregistered(regularizers.Regularizer):
+    def penalty(self, step):
+        return tf.constant(0.0)
+
+
+class _Returns(regularizers.Regularizer):
+    def __init__(self, make, **kwargs):
+        super().__init__(**kwargs)
+        self.make = make
+
+    def penalty(self, step):
+        return self.make(step)
+
+
+@pytest.mark.parametrize("bad, match", [
+    ("r1", r"must be a list of ganzoo.regularizers.Regularizer instances\. Received: regularizers='r1'$"),
+    (LogitSquare(), r"must be a list.*Received: regularizers=<LogitSquare"),
+    ([None], r"Regularizer instances \(or their serialized configs\)\. Received: None$"),
+    ([_NoPenalty()], r"must implement penalty\(step\)\. Received: _NoPenalty$"),
+    ([Constant(name="")], r"non-empty.*Received: regularizers named \[''\]$"),
+    ([Constant(name="epoch")], r"Received: regularizers named \['epoch'\]$"),
+    ([Constant(name="val_x")], r"not starting with 'val_'\. Received: regularizers named \['val_x'\]$"),
+])
+def test_bad_regularizers_are_refused_before_any_recipe_is_read(bad, match):
+    with pytest.raises(ValueError, match=match) as info:
+        ganzoo.create_model("dcgan_mnist", regularizers=bad)
+    assert "zoo_configs" not in str(info.value)  # a Python argument's mistake, not the recipe's
+
+
+@pytest.mark.parametrize("make, received", [
+    (lambda step: tf.reduce_sum(tf.square(step.real_logits), axis=1), r"a float32 tensor of shape \(4,\)"),
+    (lambda step: tf.constant(1.0, "float64"), r"a float64 tensor of shape \(\)"),
+    (lambda step: None, r"None"),
+])
+def test_a_penalty_that_is_not_a_float32_scalar_is_refused_naming_the_regularizer(make, received):
+    gan = tiny_model("dcgan_mnist", run_eagerly=True, regularizers=[_Returns(make, name="mine")])
+    with pytest.raises(ValueError, match=r"_Returns 'mine': penalty\(step\) must return a float32 scalar.*"
+                                         r"Received: " + received):
+        gan.fit(as_dataset(real_batch(gan, per_step=4, seed=1), 1), epochs=1, verbose=0)
+
+
+def test_a_python_float_penalty_counts_as_a_float32_scalar():
+    gan = tiny_model("dcgan_mnist", run_eagerly=True, regularizers=[_Returns(lambda step: 0.5, name="half")])
+    logs = gan.fit(as_dataset(real_batch(gan, per_step=4, seed=1), 1), epochs=1, verbose=0).history
+    assert logs["half"][0] == pytest.approx(0.5)
+
+
+def test_constructor_mistakes_name_the_argument():
+    with pytest.raises(ValueError, match=r"R1 takes gamma, its weight being gamma / 2.*Received: weight=5$"):
+        regularizers.R1(weight=5)
+    with pytest.raises(ValueError, match=r"^decay must be .*Received: decay=1.5$"):
+        regularizers.LeCam(decay=1.5)
+    with pytest.raises(ValueError, match=r"^interval must be .*Received: interval=0$"):
+        regularizers.R2(interval=0)
+    r1 = regularizers.R1(gamma=3.0, interval=4)
+    again = regularizers.R1.from_config(r1.get_config())
+    assert (again.gamma, again.weight, again.interval, again.name) == (3.0, 1.5, 4, "r1")
+
+
+def test_saving_a_gan_with_an_unregistered_regularizer_is_refused_and_writes_nothing(tmp_path):
+    gan = tiny_model("dcgan_mnist", regularizers=[_Unregistered(name="unreg")])
+    with pytest.raises(ValueError, match=r"register its class with @keras.saving.register_keras_serializable.*"
+                                         r"Received: an unregistered _Unregistered$"):
+        gan.save(tmp_path / "gan.keras")
+    assert not (tmp_path / "gan.keras").exists()
+
+
+def test_the_readme_lists_the_options_table_as_generated():
+    import pathlib
+
+    from ganzoo import registry
+
+    readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    assert registry.options_table() in readme

@@ -136,22 +136,20 @@ class GAN(keras.Model):
         input_checks.check_conditioning(generator, discriminator, num_classes)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        # Validation (test_step) draws from its own stream, so that
-        # fit(validation_data=...) leaves the training noise unchanged.
+        # Validation draws from its own stream: fit(validation_data=...) leaves training's unchanged.
         self.validation_seed_generator = keras.random.SeedGenerator(None if seed is None else int(seed) + 7919)
         self._validating = False  # set while test_step is traced
         self.latent_dim = input_checks.latent_dim_of(generator)
         self.image_shape = input_checks.image_shape_of(generator, discriminator)
         self.input_checks = input_checks.InputChecks(
             self.image_shape, self.num_classes, self.d_steps, lambda: self.distribute_strategy.num_replicas_in_sync)
-        # The option values the model was built with (get_config writes them
-        # back); each also readable as an attribute of its name.
+        # The option values (get_config writes them back), each an attribute of its name.
         self._options = {k: v for k, v in options.items() if k not in ("loss", "d_steps", "augment")}
         for name, value in self._options.items():
             setattr(self, name, value)
         self.ema_step_offset = check_number("ema_step_offset", ema_step_offset, 0, integer=True)
         self._ema, self.augment, self.instance_noise_layer, built = gan_options.parts(options)
-        user = [regularizers_lib.get(r) for r in (regularizers or [])]
+        user = regularizers_lib.check_list(regularizers)
         self._num_user_regularizers = len(user)  # the last ones; get_config writes them
         self.regularizers = self.family_regularizers(options) + built + user
         names = regularizers_lib.check_names(self.regularizers, set(self.metric_names) | {"aug_p"})
@@ -160,8 +158,7 @@ class GAN(keras.Model):
         self.ema_generator = None if self._ema is None else GeneratorEMA.copy_of(generator)
         self.metric_names = tuple(type(self).metric_names) + tuple(names)
         self.trackers = {n: keras.metrics.Mean(name=n) for n in self.metric_names}
-        self.d_optimizer = None
-        self.g_optimizer = None
+        self.d_optimizer = self.g_optimizer = None
 
     def build(self, input_shape=None):  # both networks are functional: built at construction
         self.built = True
@@ -349,7 +346,7 @@ class GAN(keras.Model):
         )
         terms, reg_metrics = None, {}
         for reg in self.regularizers:
-            value, due = self._lazy(lambda reg=reg: reg.penalty(step), reg.interval)
+            value, due = self._lazy(lambda reg=reg: regularizers_lib.checked_penalty(reg, step), reg.interval)
             term = reg.weight * value
             terms = term if terms is None else terms + term
             reg_metrics[reg.name] = (value / float(reg.interval), due)
@@ -548,6 +545,10 @@ class GAN(keras.Model):
         """The regularizer logged under `name` (ValueError listing the names if none)."""
         return regularizers_lib.find(self.regularizers, name)
 
+    def save(self, filepath, *args, **kwargs):
+        self.get_config()  # refuses what could not be loaded (an unregistered regularizer) before any write
+        return super().save(filepath, *args, **kwargs)
+
     _SEED_KEY = "seed_generator_state"
 
     def save_own_variables(self, store):
@@ -586,7 +587,7 @@ class GAN(keras.Model):
         )
         user = self.regularizers[len(self.regularizers) - self._num_user_regularizers:]
         if user:
-            config["regularizers"] = [keras.saving.serialize_keras_object(r) for r in user]
+            config["regularizers"] = [regularizers_lib.serialize(r) for r in user]
         return config
 
     @classmethod
