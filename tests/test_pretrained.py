@@ -298,19 +298,25 @@ def test_a_pretrained_folder_loads_through_the_cli_helpers(copy_of_pretrained):
 
 @pytest.mark.parametrize("name", [n for n in PRETRAINED if ganzoo.get_recipe(n).num_classes])
 def test_a_conditional_pretrained_model_draws_the_requested_classes(name):
+    """MNIST: 95% of 500 samples classified as requested. Twemoji (issue 21): at least 85% of the
+    share the extractor classifies correctly among held-out real images (its card's accuracy)."""
     from ganzoo.metrics import evaluate
 
     gan = ganzoo.create_model(name, pretrained=True)
-    report = evaluate(gan, data="mnist_5k", metrics=("conditional_accuracy",), num_samples=500,
-                      progress=False)
-    assert report["summary"]["conditional_accuracy"] >= 0.95
+    data = json.loads((paths.SAVED_MODELS_DIR / name / "model_card.json").read_text())["data"]
+    bound = 0.95
+    if data == "twemoji":
+        extractor = json.loads((paths.SAVED_MODELS_DIR / "twemoji_classifier" / "model_card.json").read_text())
+        bound = 0.85 * extractor["test_accuracy"]
+    report = evaluate(gan, data=data, metrics=("conditional_accuracy",), num_samples=500, progress=False)
+    assert report["summary"]["conditional_accuracy"] >= bound
 
 
 @pytest.mark.parametrize("name", PRETRAINED)
 def test_every_card_reports_the_data_copying_test(name):
     card = json.loads((paths.SAVED_MODELS_DIR / name / "model_card.json").read_text())
     assert card["metrics"]["summary"]["c_t"] > -3  # no significant copying (Meehan et al. 2020)
-    assert card["metrics"]["protocol"]["data_copying"]["heldout_data"] == "mnist_5k:test"
+    assert card["metrics"]["protocol"]["data_copying"]["heldout_data"] == f"{card['data']}:test"
 
 
 def test_ganzoo_package_writes_a_verified_folder_that_loads_the_run(tmp_path):
