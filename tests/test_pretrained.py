@@ -77,8 +77,9 @@ def test_fine_tuning_a_pretrained_model_steps_both_players_from_the_shipped_weig
     assert (int(gan.g_optimizer.iterations), int(gan.d_optimizer.iterations)) == (0, 0)
     lr = float(gan.g_optimizer.learning_rate)
     assert lr == pytest.approx(gan.optimizer_settings["g"]["learning_rate"])
-    ds = ganzoo.data.load("mnist_5k", batch_size=16, d_steps=d_steps, labels=gan.num_classes is not None,
-                          shuffle=False)
+    data = ganzoo.get_recipe(name).dataset  # the data it was trained on, at its image size
+    ds = ganzoo.data.load(data, batch_size=16, d_steps=d_steps, labels=gan.num_classes is not None,
+                          image_size=ganzoo.get_recipe(name).image_shape[:2], shuffle=False)
     g0, d0 = _kernels(gan.generator), _kernels(gan.discriminator)
     ema = gan.ema_generator
     ema0 = [v.numpy() for v in ema.weights] if ema is not None else None

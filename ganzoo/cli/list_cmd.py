@@ -33,6 +33,7 @@ def cards_table(names):
     """The README's markdown table of pretrained models, read from their model cards."""
     import json
 
+    from ganzoo import data as data_lib
     from ganzoo import paths
 
     rows = [
@@ -47,12 +48,13 @@ def cards_table(names):
     for name in names:
         card = json.loads((paths.SAVED_MODELS_DIR / name / paths.CARD).read_text())
         m, t = card["metrics"]["summary"], card["training"]
+        num_classes = data_lib.describe(card["data"]).num_classes  # the modes of the card's data
         conditional = "-"
         if "conditional_accuracy" in m:
             conditional = f"{m['conditional_accuracy']:.3f} / {m['intra_fid']:.2f}"
         rows.append(
             f"| `{name}` | ![{name}](saved_models/{name}/samples.png) | {m['fid']:.2f} | {m['kid']:.2f} | "
-            f"{m['precision']:.3f} | {m['recall']:.3f} | {int(m['modes_hit'])}/10 | {m['modes_kl']:.3f} | "
+            f"{m['precision']:.3f} | {m['recall']:.3f} | {int(m['modes_hit'])}/{num_classes} | {m['modes_kl']:.3f} | "
             f"{m['is']:.2f} | {fmt(m.get('c_t'), '.2f')} | {conditional} | {t['generator_steps']} | "
             f"{t['wall_time_seconds'] / 60:.0f} min |"
         )
