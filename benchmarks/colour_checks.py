@@ -1,0 +1,98 @@
+"""Two checks of a pretrained Twemoji entry that the metric reports do not state directly.
+
+1. **Group histogram.** The share of samples the offline group classifier (`twemoji_classifier`)
+   assigns to each of the 9 groups, against the share it assigns among the real training images,
+   as a total variation distance ``0.5 * sum |p - q|`` (the colour issue's target: <= 0.1). The
+   histogram of the true labels is printed beside it.
+2. **Near-duplicates.** For every image, the distance to its nearest training image, in pixels
+   (L2 over the [-1, 1] image) and in the classifier's 128-d features. The threshold of a
+   "near-duplicate" is the 5th percentile of that distance among the held-out real images
+   (``twemoji:test``), so 5% of held-out images are near-duplicates by construction; a model that
+   copies its training set has more than 5% of its samples below it.
+
+    python benchmarks/colour_checks.py --model sngan_twemoji \
+        --json benchmarks/results/cpu_2core_sngan_twemoji_colour_checks.json
+"""
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+
+def _nearest(queries, train, batch=256):
+    """For each row of `queries` (n, d), the L2 distance to its nearest row of `train` (m, d)."""
+    train_sq = np.square(train).sum(1)
+    out = []
+    for start in range(0, len(queries), batch):
+        q = queries[start:start + batch]
+        d2 = np.square(q).sum(1)[:, None] - 2.0 * q @ train.T + train_sq[None, :]
+        out.append(np.sqrt(np.maximum(d2.min(1), 0.0)))
+    return np.concatenate(out)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="sngan_twemoji", help="a pretrained zoo entry trained on twemoji")
+    parser.add_argument("--num-samples", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--percentile", type=float, default=5.0)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+
+    import ganzoo
+    from ganzoo.metrics import extractors
+
+    gan = ganzoo.create_model(args.model, pretrained=True)
+    size = gan.image_shape[:2]
+    def arrays(source):
+        ds = ganzoo.data.load(source, batch_size=1, image_size=size, labels=True, shuffle=False).unbatch().batch(512)
+        xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in ds])
+        return np.concatenate(xs), np.concatenate(ys)
+
+    train_x, train_y = arrays("twemoji:train")
+    test_x, _ = arrays("twemoji:test")
+    samples = gan.generate(args.num_samples, seed=args.seed)
+    extractor = extractors.get_extractor("auto", gan.image_shape, data="twemoji")
+
+    def features_and_groups(x):
+        parts = [extractor(x[i:i + 500], need_probs=True) for i in range(0, len(x), 500)]
+        feats = np.concatenate([np.asarray(f) for f, _ in parts]).astype(np.float64)
+        return feats, np.concatenate([np.asarray(p) for _, p in parts]).argmax(1)
+
+    f_train, g_train = features_and_groups(train_x)
+    f_test, _ = features_and_groups(test_x)
+    f_gen, g_gen = features_and_groups(samples)
+    k = 9
+    p_gen = np.bincount(g_gen, minlength=k) / len(g_gen)
+    p_pred = np.bincount(g_train, minlength=k) / len(g_train)
+    p_label = np.bincount(np.asarray(train_y), minlength=k) / len(train_y)
+    result = {
+        "model": args.model, "num_samples": args.num_samples, "seed": args.seed,
+        "groups": {"samples": p_gen.round(4).tolist(), "train_predicted": p_pred.round(4).tolist(),
+                   "train_labels": p_label.round(4).tolist(),
+                   "tv_vs_train_predicted": float(0.5 * np.abs(p_gen - p_pred).sum()),
+                   "tv_vs_train_labels": float(0.5 * np.abs(p_gen - p_label).sum())},
+        "near_duplicates": {},
+    }
+    flat = lambda x: np.asarray(x, np.float64).reshape(len(x), -1)  # noqa: E731
+    for space, (tr, te, ge) in {"pixels": (flat(train_x), flat(test_x), flat(samples)),
+                                "features": (f_train, f_test, f_gen)}.items():
+        d_test, d_gen = _nearest(te, tr), _nearest(ge, tr)
+        threshold = float(np.percentile(d_test, args.percentile))
+        result["near_duplicates"][space] = {
+            "threshold": threshold, "heldout_rate": float((d_test < threshold).mean()),
+            "sample_rate": float((d_gen < threshold).mean()),
+            "heldout_median": float(np.median(d_test)), "sample_median": float(np.median(d_gen)),
+        }
+    text = json.dumps(result, indent=1)
+    print(text)
+    if args.json:
+        with open(args.json, "w") as f:
+            f.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
