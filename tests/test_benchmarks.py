@@ -90,3 +90,12 @@ def test_the_equal_budget_baseline_stays_keras_ios_dcgan_whatever_the_recipe_shi
     quality_budget = _script("quality_budget")
     recipe = ganzoo.get_recipe(quality_budget.BASELINE_MODEL).with_overrides(**quality_budget.BASELINE_OVERRIDES)
     assert recipe.loss == "non_saturating" and train_step.baseline_gap(recipe) is None
+
+
+def test_colour_checks_nearest_distance_is_the_l2_distance_to_the_closest_training_row():
+    import numpy as np
+
+    nearest = _script("colour_checks")._nearest
+    train = np.array([[0.0, 0.0], [3.0, 4.0], [10.0, 0.0]])
+    queries = np.array([[0.0, 1.0], [3.0, 4.0], [7.0, 0.0], [6.0, 8.0]])
+    np.testing.assert_allclose(nearest(queries, train, batch=3), [1.0, 0.0, 3.0, 5.0], atol=1e-9)
