@@ -45,16 +45,18 @@ def cards_table(names):
     def fmt(value, spec):
         return "-" if value is None else format(value, spec)
 
+    num_classes = {}
     for name in names:
         card = json.loads((paths.SAVED_MODELS_DIR / name / paths.CARD).read_text())
         m, t = card["metrics"]["summary"], card["training"]
-        num_classes = data_lib.describe(card["data"]).num_classes  # the modes of the card's data
+        if card["data"] not in num_classes:  # the modes of the card's data (describing mnist_5k reads it)
+            num_classes[card["data"]] = data_lib.describe(card["data"]).num_classes
         conditional = "-"
         if "conditional_accuracy" in m:
             conditional = f"{m['conditional_accuracy']:.3f} / {m['intra_fid']:.2f}"
         rows.append(
             f"| `{name}` | ![{name}](saved_models/{name}/samples.png) | {m['fid']:.2f} | {m['kid']:.2f} | "
-            f"{m['precision']:.3f} | {m['recall']:.3f} | {int(m['modes_hit'])}/{num_classes} | {m['modes_kl']:.3f} | "
+            f"{m['precision']:.3f} | {m['recall']:.3f} | {int(m['modes_hit'])}/{num_classes[card['data']]} | {m['modes_kl']:.3f} | "
             f"{m['is']:.2f} | {fmt(m.get('c_t'), '.2f')} | {conditional} | {t['generator_steps']} | "
             f"{t['wall_time_seconds'] / 60:.0f} min |"
         )
