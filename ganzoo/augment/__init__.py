@@ -83,15 +83,10 @@ def get(spec):
     )
 
 
-def _check_spec(spec):
-    get(spec)  # raises for a bad spec
-    return spec
-
-
 #: The recipe fields of the discriminator's input transforms (`from_options`).
 OPTIONS = (
     Option("augment", '``"diffaugment[:POLICY]"``, ``"ada"`` or a table (`ganzoo.augment.get`)', None,
-           (str, dict), _check_spec),
+           (str, dict), get),  # the check builds the layer once; from_options takes it as is
     Option("instance_noise", "sigma of Gaussian noise on D's inputs", 0.0, (int, float),
            lambda v: check_number("instance_noise", v, 0.0)),
     Option("instance_noise_steps", "generator steps over which that sigma decays to 0", None, (int,),
