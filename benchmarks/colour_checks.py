@@ -3,7 +3,8 @@
 1. **Group histogram.** The share of samples the offline group classifier (`twemoji_classifier`)
    assigns to each of the 9 groups, against the share it assigns among the real training images,
    as a total variation distance ``0.5 * sum |p - q|`` (the colour issue's target: <= 0.1). The
-   histogram of the true labels is printed beside it.
+   histogram of the true labels is printed beside it. A conditional entry's samples are
+   generated for labels in the training split's group proportions, as `ganzoo evaluate` does.
 2. **Near-duplicates.** For every image, the distance to its nearest training image, in pixels
    (L2 over the [-1, 1] image) and in the classifier's 128-d features. The threshold of a
    "near-duplicate" is the 5th percentile of that distance among the held-out real images
@@ -53,7 +54,11 @@ def main(argv=None):
 
     train_x, train_y = arrays("twemoji:train")
     test_x, _ = arrays("twemoji:test")
-    samples = gan.generate(args.num_samples, seed=args.seed)
+    # A conditional entry is sampled as `ganzoo evaluate` samples it: labels in the class
+    # proportions of twemoji:train (`ganzoo.sampling.proportional_labels`), not balanced.
+    labels = (None if gan.num_classes is None
+              else ganzoo.sampling.proportional_labels(args.num_samples, np.bincount(train_y, minlength=9)))
+    samples = gan.generate(args.num_samples, seed=args.seed, labels=labels)
     extractor = extractors.get_extractor("auto", gan.image_shape, data="twemoji")
 
     def features_and_groups(x):

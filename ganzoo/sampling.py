@@ -9,11 +9,15 @@ on tensors inside its graph). So ``gan.generate(num, seed)``, an evaluation with
 * Latents: ``tf.random.stateless_normal((num, latent_dim), seed=[seed, 0])``,
   float32: the same seed gives the same vectors in every process.
 * Labels of a class-conditional generator: ``arange(num) % num_classes`` by
-  default (balanced), one int for every image, or one class id per image.
+  default (balanced), one int for every image, or one class id per image;
+  `proportional_labels` gives labels in a data set's class proportions (the
+  evaluation's default for labelled reference data).
 * Generator calls: ``generator(inputs, training=False)`` compiled once
   (`ganzoo.networks.inference.compiled`) for every batch size, in batches of
   ``batch_size`` with a smaller last batch.
 """
+
+import fractions
 
 import numpy as np
 import tensorflow as tf
@@ -73,6 +77,57 @@ def default_labels(num, num_classes):
     if tf.is_tensor(num):
         return tf.range(num, dtype=tf.int32) % int(num_classes)
     return (np.arange(num) % int(num_classes)).astype(np.int32)
+
+
+def proportional_labels(num, class_counts):
+    """``num`` labels in the proportions of `class_counts`, interleaved.
+
+    The labels a class-conditional GAN is evaluated with against labelled data
+    whose classes are unbalanced: the samples then follow the data's class
+    distribution, which FID, KID and precision/recall against that data assume.
+    Deterministic, and exact:
+
+    * **Counts**: class ``c`` gets ``floor(num * n_c / n)`` labels, and the
+      ``num - sum`` left over go to the classes with the largest remainders
+      ``num * n_c mod n`` (ties: the lower class id), in integer arithmetic.
+    * **Order**: the ``k``-th label of class ``c`` (of ``m_c``) sits at the
+      position ``(k + 1/2) / m_c`` of the sequence, in exact fractions (ties:
+      the lower class id), so every prefix is close to proportional.
+
+    For equal `class_counts` this is ``arange(num) % num_classes``
+    (`default_labels`), for any ``num``.
+
+    Args:
+        num: int >= 0, the number of labels.
+        class_counts: ``(num_classes,)`` non-negative integers (e.g. the
+            reference split's ``np.bincount`` of labels), not all zero.
+
+    Returns:
+        int32 numpy array ``(num,)`` with values in ``[0, num_classes)``; a
+        class with count 0 never appears.
+
+    Raises:
+        ValueError: `num` not a non-negative integer; `class_counts` not a 1-d
+            sequence of non-negative integers with a positive sum.
+    """
+    num = check_number("num", num, 0, integer=True)
+    counts = np.asarray(class_counts)
+    if (counts.ndim != 1 or counts.size == 0 or not np.issubdtype(counts.dtype, np.integer)
+            or (counts < 0).any() or counts.sum() == 0):
+        raise ValueError(
+            "class_counts must be a 1-d sequence of non-negative integers, not all zero. "
+            f"Received: {counts.tolist() if counts.size <= 20 else f'shape {counts.shape}'}"
+        )
+    total = int(counts.sum())
+    scaled = [num * int(n) for n in counts]
+    share = [s // total for s in scaled]
+    by_remainder = sorted(range(len(counts)), key=lambda c: (-(scaled[c] % total), c))
+    for c in by_remainder[: num - sum(share)]:
+        share[c] += 1
+    slots = sorted(
+        (fractions.Fraction(2 * k + 1, 2 * m), c) for c, m in enumerate(share) for k in range(m)
+    )
+    return np.asarray([c for _, c in slots], dtype=np.int32)
 
 
 def resolve_labels(labels, num, num_classes):

@@ -1038,3 +1038,18 @@ def test_sample_grid_puts_image_i_at_row_major_tile_i(n, cols, rows):
     np.testing.assert_array_equal(out[..., 0], expected)
     rgb = images.grid(np.repeat(batch, 3, axis=-1), cols=cols, padding=pad)
     np.testing.assert_array_equal(rgb, np.repeat(out, 3, axis=-1))
+
+
+def test_evaluate_label_distribution_flag_reaches_the_report(tmp_path, capsys):
+    # A conditional entry: the flag is recorded, and its labels in the sampling protocol.
+    path = tmp_path / "eval.json"
+    assert main(["evaluate", "sngan_projection_mnist", "--pretrained", "--metrics", "accuracy", "--num-samples",
+                 "20", "--split", "test", "--label-distribution", "balanced", "--out", str(path),
+                 "--no-progress"]) == 0
+    protocol = json.loads(path.read_text())["protocol"]
+    assert protocol["label_distribution"] == "balanced"
+    assert protocol["sampling"].endswith("labels balanced: arange(N) % num_classes")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", "sngan_projection_mnist", "--label-distribution", "uniform"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'uniform'" in capsys.readouterr().err

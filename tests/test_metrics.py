@@ -752,12 +752,18 @@ def test_evaluate_against_array_data_with_a_custom_extractor(tiny_gan):
     assert same["summary"]["precision"] > 0.8 and other["summary"]["precision"] < 0.2
 
 
-def test_evaluate_conditional_gan_uses_balanced_labels_and_reconstructs_with_labels():
+def test_evaluate_conditional_gan_samples_the_reference_proportions_and_reconstructs_with_labels():
+    # The first 100 digits of mnist_5k:train are not balanced: the samples follow their classes.
     gan = tiny_model("dcgan_mnist", num_classes=10)
     report = metrics.evaluate(gan, metrics=("kid", "modes", "recon"), num_samples=100, num_reference=100,
                               progress=False, options={"kid": {"subset_size": 50, "num_subsets": 2},
                                                        "reconstruction": {"num_images": 4, "steps": 5}})
-    assert "arange(N) % num_classes" in report["protocol"]["sampling"]
+    from ganzoo.metrics._reference import load_arrays
+
+    _, y, _ = load_arrays("mnist_5k", "train", image_shape=(28, 28, 1), limit=100)
+    counts = np.bincount(y, minlength=10).tolist()
+    assert f"in the class proportions of mnist_5k:train ({counts})" in report["protocol"]["sampling"]
+    assert report["protocol"]["label_distribution"] == "auto"
     assert report["model"]["num_classes"] == 10
     assert report["metrics"]["reconstruction"]["protocol"]["num_reference"] == 4
 

@@ -55,6 +55,11 @@ def add_parser(sub):
         "--extractor", default="auto",
         help="auto, mnist_5k_classifier, twemoji_classifier or inception_v3 (default: auto)"
     )
+    p.add_argument(
+        "--label-distribution", choices=("auto", "data", "balanced"), default="auto",
+        help="a conditional model's sample labels: data (the reference split's class proportions), "
+        "balanced (arange(N) %% num_classes) or auto (data when the reference is labelled; default)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--batch-size", type=_args.positive_int, default=None,
@@ -102,6 +107,7 @@ def run(args):
         progress=not args.no_progress,
         options=options,
         data_options={"resize": args.resize, "skip_corrupt": args.skip_corrupt},
+        label_distribution=args.label_distribution,
     )
     report["source"] = str(args.source)
     protocol = report["protocol"]

@@ -48,6 +48,8 @@ class EvaluationCallback(keras.callbacks.Callback):
         data_options: how `data` is read (``resize``, ``skip_corrupt``,
             ``data_dir``, ``download`` of `ganzoo.data.load`), as for training.
         prefix: prefix of the keys added to ``logs``.
+        label_distribution: a conditional GAN's sample labels: "auto", "data"
+            or "balanced" (see `ganzoo.metrics.Evaluator`).
 
     Example:
 
@@ -73,6 +75,7 @@ class EvaluationCallback(keras.callbacks.Callback):
         options=None,
         prefix="eval_",
         data_options=None,
+        label_distribution="auto",
     ):
         super().__init__()
         self.every_n_epochs = _checks.positive_int("every_n_epochs", every_n_epochs)
@@ -89,6 +92,7 @@ class EvaluationCallback(keras.callbacks.Callback):
             batch_size=batch_size,
             options=options,
             data_options=data_options,
+            label_distribution=label_distribution,
         )
         self.last_report = None
 

@@ -1,7 +1,9 @@
 """Metrics of class-conditional GANs: conditional accuracy and intra-FID.
 
-Both take the samples of `ganzoo.metrics.evaluate`, generated for the balanced
-labels ``arange(N) % num_classes`` (`requested_labels`).
+Both take the samples of `ganzoo.metrics.evaluate` and the labels they were
+generated for (its ``label_distribution``: by default the reference's class
+proportions, `ganzoo.sampling.proportional_labels`); without labels, the
+balanced ``arange(N) % num_classes`` (`requested_labels`).
 
 * `conditional_accuracy`: the share of samples the extractor's classifier
   assigns to the class they were generated for.
@@ -27,42 +29,58 @@ def requested_labels(num, num_classes):
     return sampling.default_labels(num, num_classes)
 
 
-def conditional_accuracy(probs, num_classes):
+def _requested(labels, num, num_classes):
+    """The samples' labels: `labels` checked, or `requested_labels` when None."""
+    if labels is None:
+        return requested_labels(num, num_classes)
+    return check_class_ids(labels, num_classes, num=num, what="labels of the samples")
+
+
+def conditional_accuracy(probs, num_classes, labels=None):
     """Share of samples the classifier assigns to the class they were generated for.
 
     Args:
-        probs: ``(N, num_classes)`` class probabilities of the N samples,
-            generated for `requested_labels` ``(N,)``.
+        probs: ``(N, num_classes)`` class probabilities of the N samples.
         num_classes: the GAN's number of classes.
+        labels: int ``(N,)``, the classes the samples were generated for; None:
+            `requested_labels` (balanced).
 
     Returns:
-        dict with ``accuracy`` (float) and ``per_class`` (list of num_classes floats).
+        dict with ``accuracy`` (float, over all N samples, so classes weigh by
+        their share of `labels`) and ``per_class`` (list of num_classes floats;
+        None for a class with no sample).
+
+    Raises:
+        ValueError: `labels` not N class ids in ``[0, num_classes)``.
     """
-    requested = requested_labels(probs.shape[0], num_classes)
+    requested = _requested(labels, probs.shape[0], num_classes)
     hit = probs.argmax(axis=1) == requested
     return {
         "accuracy": float(hit.mean()),
-        "per_class": [float(hit[requested == c].mean()) for c in range(num_classes)],
+        "per_class": [float(hit[requested == c].mean()) if (requested == c).any() else None
+                      for c in range(num_classes)],
     }
 
 
-def intra_fid(feats, ref_feats, ref_labels, num_classes, **opts):
+def intra_fid(feats, ref_feats, ref_labels, num_classes, labels=None, **opts):
     """Mean over classes of FID(samples of class c, reference images of class c).
 
     Classes with no more samples or reference images than feature dimensions have
     a singular covariance: one warning says so for all of them (not one per class).
 
     Args:
-        feats: ``(N, D)`` features of the samples, generated for `requested_labels`.
+        feats: ``(N, D)`` features of the samples.
         ref_feats: ``(M, D)`` features of the reference images.
         ref_labels: ``(M,)`` int class ids of the reference images.
         num_classes: the GAN's number of classes.
+        labels: int ``(N,)``, the classes the samples were generated for; None:
+            `requested_labels` (balanced).
         **opts: options of `ganzoo.metrics.fid` (``eps``).
 
     Returns:
         dict with ``intra_fid`` (float) and ``per_class`` (list of num_classes FIDs).
     """
-    requested = requested_labels(feats.shape[0], num_classes)
+    requested = _requested(labels, feats.shape[0], num_classes)
     ref_labels = check_class_ids(ref_labels, num_classes, num=ref_feats.shape[0], what="reference labels")
     dim = feats.shape[1]
     per_class, small = [], []
@@ -89,13 +107,22 @@ def intra_fid(feats, ref_feats, ref_labels, num_classes, **opts):
     return {"intra_fid": float(np.mean(per_class)), "per_class": per_class}
 
 
-def check_reference_classes(data, split, num_classes, data_name):
-    """intra_fid: refuses reference labels the GAN cannot generate before any image is read,
-    when the reference's classes are known without reading it (labelled arrays, the sources
-    whose classes `ganzoo.data.describe` knows); otherwise `intra_fid` checks them.
+def check_reference_classes(data, split, num_classes, data_name, needing="intra_fid", required=True):
+    """Refuses reference labels the GAN cannot generate before any image is read, when the
+    reference's classes are known without reading it (labelled arrays, the sources whose
+    classes `ganzoo.data.describe` knows); otherwise they are checked once read.
+
+    Args:
+        data, split: the evaluation's reference data and split.
+        num_classes: the GAN's number of classes.
+        data_name: the reference's name in messages.
+        needing: what needs the labels, for messages (a metric, or the
+            evaluation's ``label_distribution``).
+        required: refuse reference data known to be unlabelled.
 
     Raises:
-        ValueError: labels up to more classes than `num_classes`, or an unlabelled array.
+        ValueError: labels up to more classes than `num_classes`, or (`required`)
+            unlabelled reference data.
     """
     from ganzoo import data as data_lib
 
@@ -103,15 +130,21 @@ def check_reference_classes(data, split, num_classes, data_name):
         labels = np.asarray(data[1])
         known = int(labels.max()) + 1 if labels.size and np.issubdtype(labels.dtype, np.integer) else None
     elif isinstance(data, np.ndarray):
-        raise ValueError(
-            "intra_fid compares each class with the reference images of that class: pass "
-            "labelled reference data, (images, labels). Received: unlabelled image array"
-        )
+        known = None
+        if required:
+            raise ValueError(
+                f"{needing} needs the reference images' labels: pass labelled reference data, "
+                "(images, labels). Received: unlabelled image array"
+            )
     else:
         known = data_lib.describe(data, split=split).num_classes
+        if known is None and required:
+            raise ValueError(
+                f"{needing} needs the reference images' labels. Received: unlabelled {data_name!r}"
+            )
     if known is not None and known > num_classes:
         raise ValueError(
-            f"intra_fid needs reference labels in [0, {num_classes}), the GAN's classes. "
+            f"{needing} needs reference labels in [0, {num_classes}), the GAN's classes. "
             f"Received: reference data {data_name!r} with labels up to {known - 1}"
         )
 
@@ -130,9 +163,9 @@ class ConditionalAccuracy(Metric):
 
     def compute(self, inputs, options):
         """`conditional_accuracy` of ``inputs.probabilities``; no reference data."""
-        result = conditional_accuracy(inputs.probabilities, inputs.gan.num_classes)
+        result = conditional_accuracy(inputs.probabilities, inputs.gan.num_classes, labels=inputs.labels)
         result["protocol"] = {"reference": None, "split": None, "num_reference": 0,
-                              "labels": "requested: arange(num_samples) % num_classes"}
+                              "labels": f"requested: {inputs.labels_protocol}"}
         return result
 
 
@@ -155,6 +188,6 @@ class IntraFID(Metric):
     def compute(self, inputs, options):
         """`intra_fid` of the generated and the labelled reference features."""
         result = intra_fid(inputs.features, inputs.reference_features, inputs.reference_labels,
-                           inputs.gan.num_classes, **options)
+                           inputs.gan.num_classes, labels=inputs.labels, **options)
         result["protocol"] = {"class_from": "the reference data's labels"}
         return result

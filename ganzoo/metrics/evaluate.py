@@ -4,8 +4,15 @@ Protocol (recorded in every report):
 
 * **Generated samples**: exactly ``gan.generate(num_samples, seed)``: latents
   ``tf.random.stateless_normal(seed=[seed, 0])`` through the sampling generator
-  (the EMA generator if the GAN has one), ``training=False``; for a conditional
-  GAN the labels are ``arange(num_samples) % num_classes`` (balanced).
+  (the EMA generator if the GAN has one), ``training=False``.
+* **Labels** of a conditional GAN (``label_distribution``): by default
+  ("auto") in the class proportions of the labelled reference split
+  (`ganzoo.sampling.proportional_labels`), so that the samples follow the
+  distribution FID, KID and precision/recall compare them with; balanced,
+  ``arange(num_samples) % num_classes``, for reference data without labels or
+  with labels the GAN has no class for, or with ``label_distribution="balanced"``. On balanced data (``mnist_5k:train``: 450
+  digits per class) both are the same labels. Conditional accuracy and
+  intra-FID use the same labels.
 * **Reference data**: the ``split`` of ``data`` read in its fixed order by
   `ganzoo.data.load` at the GAN's image shape. The default is the **"train"**
   split, the data the zoo's GANs are fit to (for ``mnist_5k``: 4,500 digits, 450
@@ -55,6 +62,8 @@ METRICS = available_metrics()
 #: The built-in metrics' aliases, ``{alias: name}``; see `metric_aliases()`.
 ALIASES = metric_aliases()
 DEFAULT_METRICS = ("fid", "kid", "precision_recall", "mode_coverage")
+#: The values of `Evaluator`'s ``label_distribution``.
+LABEL_DISTRIBUTIONS = ("auto", "data", "balanced")
 #: Keys of the metric functions' results that the shared protocol already holds
 #: (sample counts, feature dimension), or too long for a report (per-image errors).
 _IN_PROTOCOL = frozenset(
@@ -126,6 +135,15 @@ class Evaluator:
             (each metric's `Metric.options`; `describe_metrics()` lists them).
         data_options: how `data` is read, as it was for training: ``resize``,
             ``skip_corrupt``, ``data_dir``, ``download`` of `ganzoo.data.load`.
+        label_distribution: the labels a class-conditional GAN's samples are
+            generated for: "data" (in the class proportions of the reference
+            split's labels, `ganzoo.sampling.proportional_labels`), "balanced"
+            (``arange(N) % num_classes``) or "auto" (default: "data" when the
+            reference's labels are classes of the GAN, else "balanced"). Unused
+            for unconditional GANs.
+
+    Raises:
+        ValueError: an unknown metric, option or `label_distribution`.
     """
 
     def __init__(
@@ -139,7 +157,14 @@ class Evaluator:
         batch_size=None,
         options=None,
         data_options=None,
+        label_distribution="auto",
     ):
+        if label_distribution not in LABEL_DISTRIBUTIONS:
+            raise ValueError(
+                f"label_distribution must be one of {list(LABEL_DISTRIBUTIONS)}. "
+                f"Received: label_distribution={label_distribution!r}"
+            )
+        self.label_distribution = label_distribution
         self.data = data
         self.data_options = check_data_options(data_options)
         self.metrics = resolve_metrics(metrics)
@@ -183,14 +208,24 @@ class Evaluator:
             self.batch_size = self._batch_size or self.extractor.batch_size
         return self.extractor
 
-    def reference(self, image_shape, progress=False):
+    def reference(self, image_shape, progress=False, labels=False):
         """Reference features, statistics and probabilities (computed once).
+
+        Args:
+            image_shape: ``(H, W, C)`` the images are read at.
+            progress: show a progress bar.
+            labels: also read the reference's labels when it has them, even if
+                no metric needs them (the class proportions of
+                ``label_distribution="data"``).
 
         Returns:
             dict with ``features`` (N, D) float32 or None, ``stats``
-            (`FeatureStats`) or None, ``probs`` (N, C) or None, ``num``,
-            ``name`` and ``image_shape``.
+            (`FeatureStats`) or None, ``probs`` (N, C) or None, ``labels``
+            int32 (N,) or None, ``num``, ``name`` and ``image_shape``.
         """
+        want_labels = self._needs("reference_labels") or bool(labels)
+        if self._reference is not None and want_labels and not self._reference["labels_read"]:
+            self._reference = None  # read before without labels: read again, with them
         if self._reference is not None:
             if self._reference["image_shape"] != tuple(image_shape):
                 raise ValueError(
@@ -202,11 +237,11 @@ class Evaluator:
         extractor = self._get_extractor(image_shape)
         need_feats = self._needs("reference_features")
         need_probs = self._needs("reference_probabilities")
-        if not (need_feats or need_probs):  # e.g. reconstruction only
-            self._reference = {"features": None, "stats": None, "probs": None, "num": 0,
-                               "name": self.data_name(), "image_shape": tuple(image_shape)}
+        if not (need_feats or need_probs or want_labels):  # e.g. reconstruction only
+            self._reference = {"features": None, "stats": None, "probs": None, "labels": None,
+                               "labels_read": False, "num": 0, "name": self.data_name(),
+                               "image_shape": tuple(image_shape)}
             return self._reference
-        want_labels = self._needs("reference_labels")
         num, name, batches = iter_batches(
             self.data, self.split, image_shape=image_shape, labels=want_labels, limit=self.num_reference,
             data_options=self.data_options,
@@ -219,14 +254,15 @@ class Evaluator:
         # smaller call at the end, whatever the number of images.
         for chunk, y in rebatch(batches, self.batch_size):
             if want_labels:
-                if y is None:
+                if y is None and self._needs("reference_labels"):
                     needing = next(m.name for m in self._metrics if "reference_labels" in m.needs)
                     raise ValueError(
                         f"{needing} needs the reference images' labels. Received: unlabelled {name}"
                     )
                 labels.append(y)
             # Scale decided already: by ganzoo.data.load, or on the whole array.
-            collected.add(chunk)
+            if need_feats or need_probs:  # not when only the labels are read
+                collected.add(chunk)
             done += chunk.shape[0]
             if bar is not None:
                 bar.update(done)
@@ -236,7 +272,8 @@ class Evaluator:
             "features": collected.features(),
             "stats": collected.stats,
             "probs": collected.probabilities(),
-            "labels": np.concatenate(labels) if want_labels else None,
+            "labels": np.concatenate(labels) if labels and labels[0] is not None else None,
+            "labels_read": want_labels,
             "num": int(done),
             "name": name,
             "image_shape": tuple(image_shape),
@@ -266,8 +303,55 @@ class Evaluator:
 
     # --- generated side -------------------------------------------------------
 
-    def _generate_and_extract(self, gan, num_samples, seed, keep, progress):
-        """Streams ``gan.generate(num_samples, seed)`` through the extractor.
+    def sample_labels(self, gan, num_samples, ref):
+        """The labels `gan`'s samples are generated for (see ``label_distribution``).
+
+        Args:
+            gan: the evaluated GAN.
+            num_samples: int, the number of samples.
+            ref: `reference`'s dict, read with ``labels=True`` unless balanced.
+
+        Returns:
+            ``(labels int32 (num_samples,) or None, description str or None)``;
+            None for an unconditional GAN.
+
+        Raises:
+            ValueError: "data" with unlabelled reference data, or reference
+                labels the GAN has no class for.
+        """
+        num_classes = gan.num_classes
+        if num_classes is None:
+            return None, None
+        labels = ref.get("labels")
+        balanced = sampling.default_labels(num_samples, num_classes), "balanced: arange(N) % num_classes"
+        if self.label_distribution == "balanced":
+            return balanced
+        if self.label_distribution == "auto":
+            if labels is None:
+                return balanced[0], balanced[1] + f" (unlabelled {ref['name']})"
+            if labels.size and int(labels.max()) >= num_classes:
+                return balanced[0], balanced[1] + (
+                    f" ({ref['name']}'s labels go up to {int(labels.max())}, beyond the GAN's "
+                    f"{num_classes} classes)")
+        if labels is None:
+            raise ValueError(
+                "label_distribution='data' draws the samples' labels in the reference's class "
+                "proportions; pass labelled reference data or label_distribution='balanced'. "
+                f"Received: unlabelled {ref['name']}"
+            )
+        counts = np.bincount(labels, minlength=num_classes)
+        if counts.size > num_classes:
+            raise ValueError(
+                f"The samples' labels follow the reference's class proportions, but the GAN has "
+                f"{num_classes} classes; pass label_distribution='balanced' to ignore the reference's "
+                f"labels. Received: reference {ref['name']} with labels up to {counts.size - 1}"
+            )
+        return (sampling.proportional_labels(num_samples, counts),
+                f"in the class proportions of {ref['name']} ({counts.tolist()}), interleaved "
+                "(ganzoo.sampling.proportional_labels)")
+
+    def _generate_and_extract(self, gan, num_samples, seed, labels, keep, progress):
+        """Streams ``gan.generate(num_samples, seed, labels=labels)`` through the extractor.
 
         Returns:
             ``(features or None, stats or None, probs or None, first `keep` images)``.
@@ -275,7 +359,6 @@ class Evaluator:
         need_feats, need_probs = self._need()
         extractor = self.extractor
         z = gan.latent(num_samples, seed)
-        labels = sampling.default_labels(num_samples, gan.num_classes)
         collected, kept = Collected(extractor, need_feats, need_probs), []
         bar = progbar(num_samples, f"Generated samples ({num_samples})", progress)
         for start in range(0, num_samples, self.batch_size):
@@ -331,6 +414,11 @@ class Evaluator:
             )
         for metric in self._metrics:
             metric.check(gan, self, self.options[metric.name])
+        if gan.num_classes is not None and self.label_distribution == "data":
+            # Before any image is read: no labels, or labels the GAN has no class for.
+            from ganzoo.metrics.conditional import check_reference_classes
+            check_reference_classes(self.data, self.split, gan.num_classes, self.data_name(),
+                                    needing="label_distribution='data'")
         extractor.prepare()
         return image_shape, extractor
 
@@ -339,9 +427,11 @@ class Evaluator:
         num_samples = _checks.positive_int("num_samples", num_samples, minimum=2)
         started = time.time()
         image_shape, extractor = self.check(gan)
-        ref = self.reference(image_shape, progress)
+        ref = self.reference(image_shape, progress,
+                             labels=gan.num_classes is not None and self.label_distribution != "balanced")
+        labels, labels_protocol = self.sample_labels(gan, num_samples, ref)
         keep = max(m.num_images(self.options[m.name], num_samples) for m in self._metrics)
-        feats, stats, probs, kept = self._generate_and_extract(gan, num_samples, seed, keep, progress)
+        feats, stats, probs, kept = self._generate_and_extract(gan, num_samples, seed, labels, keep, progress)
 
         shared = {
             "extractor": extractor.name,
@@ -354,7 +444,7 @@ class Evaluator:
         }
         inputs = MetricInputs(
             self, gan=gan, seed=seed, num_samples=num_samples, image_shape=image_shape,
-            extractor=extractor, labels=sampling.default_labels(num_samples, gan.num_classes),
+            extractor=extractor, labels=labels, labels_protocol=labels_protocol,
             features=feats, feature_stats=stats, probabilities=probs, images=kept,
             reference_features=ref["features"], reference_stats=ref["stats"],
             reference_probabilities=ref["probs"], reference_labels=ref.get("labels"),
@@ -389,9 +479,10 @@ class Evaluator:
                 **shared,
                 "extractor_details": extractor.protocol(),
                 "seed": int(seed),
-                "sampling": "gan.generate(num_samples, seed): z = tf.random.stateless_normal("
+                "sampling": "gan.generate(num_samples, seed, labels): z = tf.random.stateless_normal("
                 "(N, latent_dim), seed=[seed, 0]) through the sampling generator, training=False"
-                + ("; labels arange(N) % num_classes" if gan.num_classes is not None else ""),
+                + (f"; labels {labels_protocol}" if labels is not None else ""),
+                "label_distribution": None if labels is None else self.label_distribution,
                 "heldout_split": self.heldout_split if self._needs("heldout_images") else None,
             },
             "metrics": results,
@@ -414,6 +505,7 @@ def evaluate(
     num_reference=None,
     options=None,
     data_options=None,
+    label_distribution="auto",
 ):
     """Evaluates a GAN with several metrics, recording the protocol of each number.
 
@@ -444,6 +536,8 @@ def evaluate(
             metric's `Metric.options`, listed by `describe_metrics()`).
         data_options: ``resize``, ``skip_corrupt``, ``data_dir``, ``download``
             of `ganzoo.data.load` for reading `data`.
+        label_distribution: a conditional GAN's sample labels: "auto"
+            (default), "data" or "balanced"; see `Evaluator`.
 
     Returns:
         A JSON-serializable dict::
@@ -468,5 +562,6 @@ def evaluate(
         batch_size=batch_size,
         options=options,
         data_options=data_options,
+        label_distribution=label_distribution,
     )
     return evaluator(gan, num_samples=num_samples, seed=seed, progress=progress)

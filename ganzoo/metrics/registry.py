@@ -143,6 +143,7 @@ class MetricInputs:
         image_shape: ``(H, W, C)``.
         extractor: the `FeatureExtractor`.
         labels: int32 ``(N,)`` labels the samples were generated for, or None.
+        labels_protocol: how `labels` were chosen (for reports), or None.
         features: float32 ``(N, D)`` or None; feature_stats: their `FeatureStats`.
         probabilities: float32 ``(N, K)`` or None.
         images: float32 ``(n, H, W, C)``, the first generated images, or None.
