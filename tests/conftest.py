@@ -129,3 +129,35 @@ def _float32_policy():
     keras.mixed_precision.set_global_policy("float32")
     yield
     keras.mixed_precision.set_global_policy("float32")
+
+
+class DigitLookupGAN:
+    """A stand-in conditional GAN whose 'generator' returns real held-out digits (mnist_5k:test).
+
+    Asked for class c it returns a digit of class ``target(c)`` (default: c itself, so the
+    classifier agrees with the request), and it records the labels it was asked for.
+    """
+
+    def __init__(self, target=lambda c: c):
+        from ganzoo.metrics._reference import load_arrays
+
+        x, y, _ = load_arrays("mnist_5k", "test", image_shape=(28, 28, 1))
+        self.by_class = [x[y == c] for c in range(10)]
+        self.target = target
+        self.asked = []
+        self.num_classes, self.latent_dim, self.image_shape = 10, 2, (28, 28, 1)
+        self.sampling_generator = self._generate
+
+    def latent(self, num, seed=0):
+        return np.stack([np.arange(num), np.zeros(num)], axis=1).astype("float32")
+
+    def _generate(self, inputs, training=False):
+        z, labels = inputs
+        labels = np.asarray(labels)
+        self.asked.append(labels)
+        digits = [self.by_class[self.target(int(c))] for c in labels]
+        return np.stack([d[i % len(d)] for d, i in zip(digits, np.asarray(z)[:, 0].astype(int))])
+
+    def requested(self):
+        """Every label asked for, in order: int ``(N,)``."""
+        return np.concatenate(self.asked)

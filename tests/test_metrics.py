@@ -14,7 +14,7 @@ from ganzoo import metrics
 from ganzoo.metrics import extractors
 from ganzoo.metrics.frechet import FeatureStats, fid_from_stats, frechet_distance, sqrtm_product
 from ganzoo.metrics.kernel_distance import KID_UNIT, mmd2_unbiased, polynomial_kernel
-from conftest import as_dataset, offline_keras_home, real_batch, tiny_model
+from conftest import DigitLookupGAN, as_dataset, offline_keras_home, real_batch, tiny_model
 
 
 def gaussian(n, mean, std, seed):
@@ -904,39 +904,12 @@ def test_data_copying_refuses_mismatched_features():
             data_copying(_gaussian(50, 0), _gaussian(20, 1), _gaussian(20, 2), min_cell_fraction=bad)
 
 
-class _DigitLookupGAN:
-    """A stand-in conditional GAN whose 'generator' returns real test digits.
-
-    Asked for class c it returns a held-out digit of class (c + shift) % 10, so
-    with shift 0 the classifier should agree with the request and with shift 1
-    it should (almost) never.
-    """
-
-    def __init__(self, shift):
-        from ganzoo.metrics._reference import load_arrays
-
-        x, y, _ = load_arrays("mnist_5k", "test", image_shape=(28, 28, 1))
-        self.by_class = [x[y == c] for c in range(10)]
-        self.shift = shift
-        self.num_classes, self.latent_dim, self.image_shape = 10, 2, (28, 28, 1)
-        self.sampling_generator = self._generate
-
-    def latent(self, num, seed=0):
-        return np.stack([np.arange(num), np.zeros(num)], axis=1).astype("float32")
-
-    def _generate(self, inputs, training=False):
-        z, labels = inputs
-        index, labels = np.asarray(z)[:, 0].astype(int), np.asarray(labels)
-        return np.stack([self.by_class[(c + self.shift) % 10][i % len(self.by_class[(c + self.shift) % 10])]
-                         for i, c in zip(index, labels)])
-
-
 def test_conditional_accuracy_and_intra_fid_on_real_digits_of_the_requested_or_wrong_class():
     # 50 test digits per class: the per-class FIDs warn that 64-d covariances are singular
     with pytest.warns(UserWarning, match="covariance is singular"):
-        right = metrics.evaluate(_DigitLookupGAN(0), metrics="accuracy,intra_fid,copying",
+        right = metrics.evaluate(DigitLookupGAN(), metrics="accuracy,intra_fid,copying",
                                  num_samples=500, progress=False)
-        wrong = metrics.evaluate(_DigitLookupGAN(1), metrics="accuracy,intra_fid", num_samples=500,
+        wrong = metrics.evaluate(DigitLookupGAN(lambda c: (c + 1) % 10), metrics="accuracy,intra_fid", num_samples=500,
                                  progress=False)
     assert right["summary"]["conditional_accuracy"] >= 0.95  # the classifier's test accuracy is 98.4%
     assert wrong["summary"]["conditional_accuracy"] <= 0.05
@@ -954,7 +927,7 @@ def test_intra_fid_warns_once_not_once_per_class_about_singular_covariances():
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        metrics.evaluate(_DigitLookupGAN(0), metrics="intra_fid", num_samples=200, progress=False)
+        metrics.evaluate(DigitLookupGAN(), metrics="intra_fid", num_samples=200, progress=False)
     singular = [str(w.message) for w in caught if "singular" in str(w.message)]
     assert len(singular) == 1, singular
     assert [w.filename for w in caught if "singular" in str(w.message)] == [__file__]  # the caller's line

@@ -11,6 +11,7 @@ import pytest
 
 from ganzoo import metrics, sampling
 from ganzoo.metrics._reference import load_arrays
+from conftest import DigitLookupGAN
 
 
 # --- proportional_labels: counts and order computed by hand -------------------------
@@ -57,35 +58,6 @@ def test_proportional_labels_refuses_a_negative_num():
 # --- the evaluation ------------------------------------------------------------------
 
 
-class _Recorder:
-    """A stand-in conditional GAN: asked for class c it returns a held-out digit of class c
-    when c is in `right`, else one of class c + 1; it records the labels it is asked for."""
-
-    def __init__(self, right=range(10)):
-        x, y, _ = load_arrays("mnist_5k", "test", image_shape=(28, 28, 1))
-        self.by_class = [x[y == c] for c in range(10)]
-        self.right = set(right)
-        self.asked = []
-        self.num_classes, self.latent_dim, self.image_shape = 10, 2, (28, 28, 1)
-        self.sampling_generator = self._generate
-
-    def latent(self, num, seed=0):
-        return np.stack([np.arange(num), np.zeros(num)], axis=1).astype("float32")
-
-    def _generate(self, inputs, training=False):
-        z, labels = inputs
-        labels = np.asarray(labels)
-        self.asked.append(labels)
-        out = []
-        for i, c in zip(np.asarray(z)[:, 0].astype(int), labels):
-            digits = self.by_class[c if c in self.right else (c + 1) % 10]
-            out.append(digits[i % len(digits)])
-        return np.stack(out)
-
-    def requested(self):
-        return np.concatenate(self.asked)
-
-
 def _reference(counts):
     """Labelled reference digits (mnist_5k:train), `counts[c]` of class c."""
     x, y, _ = load_arrays("mnist_5k", "train", image_shape=(28, 28, 1), limit=2000)
@@ -98,7 +70,7 @@ def test_a_conditional_gan_is_sampled_in_the_reference_class_proportions():
     # conditional accuracy is the share of class 0 among the requested labels: 0.6 with the
     # reference's proportions, 0.1 with balanced labels (up to the classifier's few errors).
     ref = _reference([60, 20, 0, 0, 0, 0, 0, 0, 0, 20])
-    gan = _Recorder(right=[0])
+    gan = DigitLookupGAN(lambda c: c if c == 0 else (c + 1) % 10)
     report = metrics.evaluate(gan, data=ref, metrics="accuracy", num_samples=200, progress=False)
     assert np.bincount(gan.requested(), minlength=10).tolist() == [120, 40, 0, 0, 0, 0, 0, 0, 0, 40]
     assert report["summary"]["conditional_accuracy"] == pytest.approx(0.6, abs=0.03)
@@ -107,7 +79,7 @@ def test_a_conditional_gan_is_sampled_in_the_reference_class_proportions():
     per_class = report["metrics"]["conditional_accuracy"]["per_class"]
     assert per_class[2] is None and per_class[0] > 0.9 and per_class[1] < 0.1
 
-    balanced = _Recorder(right=[0])
+    balanced = DigitLookupGAN(lambda c: c if c == 0 else (c + 1) % 10)
     report = metrics.evaluate(balanced, data=ref, metrics="accuracy", num_samples=200, progress=False,
                               label_distribution="balanced")
     np.testing.assert_array_equal(balanced.requested(), np.arange(200) % 10)
@@ -117,7 +89,7 @@ def test_a_conditional_gan_is_sampled_in_the_reference_class_proportions():
 
 def test_balanced_reference_data_gives_the_balanced_labels():
     # mnist_5k:train has 450 digits of each class: its proportions are arange(N) % 10.
-    gan = _Recorder()
+    gan = DigitLookupGAN()
     report = metrics.evaluate(gan, metrics="accuracy", num_samples=130, progress=False)
     np.testing.assert_array_equal(gan.requested(), np.arange(130) % 10)
     assert "mnist_5k:train ([450, 450, 450, 450, 450, 450, 450, 450, 450, 450])" in report["protocol"]["sampling"]
@@ -125,12 +97,12 @@ def test_balanced_reference_data_gives_the_balanced_labels():
 
 def test_unlabelled_reference_data_gives_balanced_labels_unless_data_is_asked_for():
     images, _ = _reference([10] * 10)
-    gan = _Recorder()
+    gan = DigitLookupGAN()
     report = metrics.evaluate(gan, data=images, metrics="accuracy", num_samples=20, progress=False)
     np.testing.assert_array_equal(gan.requested(), np.arange(20) % 10)
     assert "balanced" in report["protocol"]["sampling"]
 
-    refused = _Recorder()
+    refused = DigitLookupGAN()
     with pytest.raises(ValueError, match="needs the reference images' labels.*Received: unlabelled image array"):
         metrics.evaluate(refused, data=images, metrics="accuracy", num_samples=20, progress=False,
                          label_distribution="data")
@@ -139,12 +111,12 @@ def test_unlabelled_reference_data_gives_balanced_labels_unless_data_is_asked_fo
 
 def test_reference_labels_the_gan_has_no_class_for_give_balanced_labels_or_are_refused_for_data():
     ref = _reference([5] * 10)
-    gan = _Recorder()
+    gan = DigitLookupGAN()
     gan.num_classes = 3
     report = metrics.evaluate(gan, data=ref, metrics="accuracy", num_samples=12, progress=False)
     np.testing.assert_array_equal(gan.requested(), np.arange(12) % 3)
     assert "labels go up to 9, beyond the GAN's 3 classes" in report["protocol"]["sampling"]
-    refused = _Recorder()
+    refused = DigitLookupGAN()
     refused.num_classes = 3
     with pytest.raises(ValueError, match=r"labels in \[0, 3\).*Received: reference data 'array' with labels up to 9"):
         metrics.evaluate(refused, data=ref, metrics="accuracy", num_samples=12, progress=False,
