@@ -181,9 +181,33 @@ def test_ada_p_rises_with_positive_real_logits_and_falls_to_zero_never_below():
     assert float(fixed.p) == pytest.approx(0.3)
 
 
+@pytest.mark.parametrize("offset", [0.0, 10.0, -10.0])
+def test_ada_pair_sign_counts_correctly_ordered_pairs_whatever_constant_is_added(offset):
+    # 1 of 4 pairs has D(real) > D(fake): r_t = (1 - 3) / 4 = -0.5 < 0.6, so p falls by
+    # 4 images / 1000 for "pair_sign" at every offset. The paper's r_t = mean(sign(D(real)))
+    # is the offset's sign: p rises for +10, falls for -10.
+    real = tf.constant([[0.0], [0.1], [0.2], [0.9]]) + offset
+    fake = tf.constant([[0.5], [0.6], [0.7], [0.3]]) + offset
+    pair = augment.AdaptiveAugment(initial_p=0.5, interval=1, speed_images=1000, heuristic="pair_sign")
+    pair.observe(real, 4.0, fake_logits=fake)
+    assert float(pair.p) == pytest.approx(0.5 - 0.004)
+    paper = augment.AdaptiveAugment(initial_p=0.5, interval=1, speed_images=1000)
+    paper.observe(real, 4.0, fake_logits=fake)
+    real_sign = float(np.mean(np.sign(real.numpy())))  # 0.75 at offset 0 (one logit is 0)
+    assert float(paper.p) == pytest.approx(0.5 + 0.004 * np.sign(real_sign - 0.6))
+
+
+def test_ada_pair_sign_needs_the_paired_fake_logits():
+    layer = augment.AdaptiveAugment(heuristic="pair_sign")
+    with pytest.raises(ValueError, match=r"paired fake one\. Received: real_logits of shape \(4, 1\), fake_logits None"):
+        layer.observe(tf.zeros((4, 1)), 4.0)
+    with pytest.raises(ValueError, match=r"fake_logits \(3, 1\)"):
+        layer.observe(tf.zeros((4, 1)), 4.0, fake_logits=tf.zeros((3, 1)))
+
+
 @pytest.mark.parametrize("kwargs", [
     {"target": 1.5}, {"target": float("nan")}, {"interval": 0}, {"initial_p": -0.1},
-    {"speed_images": 0}, {"transforms": ["warp"]}, {"max_p": True},
+    {"speed_images": 0}, {"transforms": ["warp"]}, {"max_p": True}, {"heuristic": "rv"},
 ])
 def test_ada_refuses_bad_settings(kwargs):
     with pytest.raises(ValueError, match="Received: "):
@@ -191,10 +215,11 @@ def test_ada_refuses_bad_settings(kwargs):
 
 
 def test_layers_round_trip_through_keras_serialization_with_p():
-    layer = augment.AdaptiveAugment(target=0.7, transforms=["xflip", "brightness"])
+    layer = augment.AdaptiveAugment(target=0.7, transforms=["xflip", "brightness"], heuristic="pair_sign")
     layer.p.assign(0.25)
     again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert again.target == 0.7 and again.transforms == ("xflip", "brightness")
+    assert again.heuristic == "pair_sign"
     diff = keras.saving.deserialize_keras_object(
         keras.saving.serialize_keras_object(augment.DiffAugment("cutout", cutout_ratio=0.25)))
     assert diff.policy == ("cutout",) and diff.cutout_ratio == 0.25

@@ -76,6 +76,18 @@ def test_ada_p_rises_when_real_logits_are_positive_and_stays_at_zero_when_negati
     assert logs["aug_p"][-1] == pytest.approx(expected, abs=1e-7)
 
 
+@pytest.mark.parametrize("bias", [50.0, -50.0])
+def test_ada_pair_sign_sees_no_overfitting_in_a_constant_logit_whatever_its_sign(bias):
+    # Every logit, real or fake, is `bias`: each pair's difference is 0, so r_t = 0 < 0.6 and p
+    # falls by 4 / 1000 at each of the 3 D steps (the paper's r_t would follow the bias's sign).
+    spec = {"name": "ada", "interval": 1, "speed_images": 1000, "initial_p": 0.5, "heuristic": "pair_sign"}
+    gan = tiny_model("dcgan_mnist", augment=spec, loss="relativistic")
+    gan.compile(d_optimizer={"name": "sgd", "learning_rate": 0.0}, jit_compile=False)
+    _set_output_bias(gan, bias)
+    gan.fit(as_dataset(real_batch(gan, per_step=4), repeats=3), epochs=1, verbose=0)
+    assert float(gan.augment.p) == pytest.approx(0.5 - 3 * 4 / 1000, abs=1e-7)
+
+
 def test_every_option_is_in_the_config_and_survives_keras_save_and_load(tmp_path):
     gan = tiny_model("dcgan_mnist", augment={"name": "ada", "initial_p": 0.5, "speed_images": 1000},
                      lecam_weight=0.3, r1_weight=0.5, r2_weight=0.25, penalty_interval=3,

@@ -13,6 +13,8 @@ from ganzoo.validation import check_number
 #: The transforms of the pipeline, in the order they are applied (the paper's
 #: "bgc" subset: pixel blitting, then colour). All are non-leaking for p < 0.8.
 TRANSFORMS = ("xflip", "rotate90", "translation", "brightness", "contrast", "saturation")
+#: The overfitting heuristics r_t that `AdaptiveAugment` can adapt p to.
+HEURISTICS = ("real_sign", "pair_sign")
 _NOISE = {"xflip": 2, "rotate90": 2, "translation": 3, "brightness": 2, "contrast": 2, "saturation": 2}
 
 
@@ -46,7 +48,8 @@ class AdaptiveAugment(Augment):
       2^N(0, 1) (no effect on one channel).
 
     ``p`` adapts to the overfitting heuristic ``r_t = E[sign(D(real))]``
-    (Section 3): the engine calls `update` after every discriminator step;
+    (Section 3) (``heuristic="real_sign"``): the engine calls `observe` after
+    every discriminator step;
     every ``interval`` steps ``p += sign(r_t - target) * batch * interval /
     speed_images``, clipped to [0, max_p]. With the paper's numbers (target
     0.6, 4 minibatches, 500k images) p can go from 0 to 1 in 500k real images.
@@ -54,6 +57,18 @@ class AdaptiveAugment(Augment):
     model), updated identically on every replica: the engine passes r_t
     averaged over replicas, and the weights use ``only_first_replica``
     aggregation.
+
+    ``heuristic="pair_sign"`` (not in the paper) measures instead
+    ``r_t = E[sign(D(real_i) - D(fake_i))]`` over the step's (real, fake) pairs:
+    the share of pairs the discriminator orders correctly, mapped to [-1, 1].
+    A loss that sees only differences of logits (the relativistic pairing loss,
+    Jolicoeur-Martineau 2018, with R1/R2) leaves a constant added to every
+    logit free, and ``sign(D(real))`` then measures that drifting constant,
+    not overfitting: trained on Twemoji with the paper's r_t, ``sngan_twemoji``
+    drove p from 0.37 to 0.95 while its discriminator loss rose towards
+    log 2 (chance). ``pair_sign`` is unchanged by that constant; on a loss
+    with anchored logits both measure how confidently D separates real from
+    fake, the paper's idea.
 
     Args:
         target: the target value of r_t, in (0, 1) (paper: 0.6).
@@ -63,6 +78,7 @@ class AdaptiveAugment(Augment):
         max_p: upper bound of p, in (0, 1].
         adaptive: when False, p stays at ``initial_p`` (the paper's fixed-p runs).
         transforms: the subset of `TRANSFORMS` to use (in pipeline order).
+        heuristic: "real_sign" (the paper's r_t) or "pair_sign" (see above).
         **kwargs: `keras.layers.Layer` arguments.
 
     Raises:
@@ -70,8 +86,11 @@ class AdaptiveAugment(Augment):
     """
 
     def __init__(self, target=0.6, interval=4, speed_images=500_000, initial_p=0.0, max_p=1.0,
-                 adaptive=True, transforms=TRANSFORMS, **kwargs):
+                 adaptive=True, transforms=TRANSFORMS, heuristic="real_sign", **kwargs):
         super().__init__(**kwargs)
+        if heuristic not in HEURISTICS:
+            raise ValueError(f"heuristic must be one of {list(HEURISTICS)}. Received: heuristic={heuristic!r}")
+        self.heuristic = heuristic
         check_number("target", target, 0.0, 1.0, open_low=True, open_high=True)
         check_number("max_p", max_p, 0.0, 1.0, open_low=True)
         check_number("initial_p", initial_p, 0.0, float(max_p))
@@ -140,8 +159,9 @@ class AdaptiveAugment(Augment):
         """Accumulates r_t and adjusts p every ``interval`` calls.
 
         Args:
-            real_sign_mean: float scalar, ``mean(sign(D(real)))`` over one
-                discriminator step's global batch (averaged over replicas).
+            real_sign_mean: float scalar, r_t of one discriminator step's global
+                batch (averaged over replicas): ``mean(sign(D(real)))``, or
+                the mean sign of the pairs' differences for "pair_sign".
             batch_size: the global number of real images in that step.
 
         Returns:
@@ -159,9 +179,24 @@ class AdaptiveAugment(Augment):
         self.sign_count.assign(count * (1.0 - due))
         return tf.identity(self.p)
 
-    def observe(self, real_logits, batch_size):
-        """Accumulates ``r_t = E[sign(D(real))]`` (over the replicas) of one discriminator step."""
-        r_t = distribute.replica_mean(tf.reduce_mean(tf.sign(real_logits)))
+    def observe(self, real_logits, batch_size, fake_logits=None):
+        """Accumulates r_t (over the replicas) of one discriminator step: ``E[sign(D(real))]``,
+        or for ``heuristic="pair_sign"`` ``E[sign(D(real_i) - D(fake_i))]``.
+
+        Raises:
+            ValueError: "pair_sign" without `fake_logits` of the real logits' shape.
+        """
+        if self.heuristic == "pair_sign":
+            if fake_logits is None or tuple(fake_logits.shape) != tuple(real_logits.shape):
+                raise ValueError(
+                    "heuristic='pair_sign' compares each real logit with its paired fake one. "
+                    f"Received: real_logits of shape {tuple(real_logits.shape)}, fake_logits "
+                    f"{None if fake_logits is None else tuple(fake_logits.shape)}"
+                )
+            signs = tf.sign(tf.cast(real_logits, "float32") - tf.cast(fake_logits, "float32"))
+        else:
+            signs = tf.sign(real_logits)
+        r_t = distribute.replica_mean(tf.reduce_mean(signs))
         self.update(r_t, tf.cast(batch_size, "float32"))
 
     def logs(self):
@@ -178,5 +213,6 @@ class AdaptiveAugment(Augment):
             "max_p": self.max_p,
             "adaptive": self.adaptive,
             "transforms": list(self.transforms),
+            "heuristic": self.heuristic,
         })
         return config

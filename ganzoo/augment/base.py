@@ -87,9 +87,10 @@ class Augment(keras.layers.Layer):
         """`images` (batch, H, W, C) transformed with the parameters of `draw`."""
         return self(images, noise=params, training=True)
 
-    def observe(self, real_logits, batch_size):
-        """Called after every discriminator step with its real logits (batch, 1) and the
-        global number of real images; an adaptive augmentation adjusts itself here."""
+    def observe(self, real_logits, batch_size, fake_logits=None):
+        """Called after every discriminator step with its real logits (batch, 1), the global
+        number of real images and the fake logits (batch, 1) of the generated images paired
+        with the real ones row by row; an adaptive augmentation adjusts itself here."""
 
     def logs(self):
         """``{name: float32 scalar}`` added to `fit`'s logs after every step (none here)."""

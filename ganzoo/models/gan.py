@@ -319,15 +319,15 @@ class GAN(keras.Model):
         critic_real = self._critic(batch)
         critic_fake = self._critic(batch)
         with tf.GradientTape() as tape:
-            total, metrics, real_logits, _ = self._discriminator_objective(
-                real, labels, fake, fake_labels, critic_real, critic_fake
-            )
+            total, metrics, real_logits, fake_logits = self._discriminator_objective(
+                real, labels, fake, fake_labels, critic_real, critic_fake)
             scaled = distribute.scale_for_replicas(total)
             if hasattr(self.d_optimizer, "scale_loss"):
                 scaled = self.d_optimizer.scale_loss(scaled)
         self._apply(self.d_optimizer, tape, scaled, self.discriminator.trainable_variables)
         for transform in self.input_transforms:
-            transform.observe(real_logits, tf.cast(batch, "float32") * distribute.num_replicas())
+            transform.observe(real_logits, tf.cast(batch, "float32") * distribute.num_replicas(),
+                              fake_logits=fake_logits)
         return metrics
 
     def _discriminator_objective(self, real, labels, fake, fake_labels, critic_real, critic_fake,
