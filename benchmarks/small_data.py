@@ -74,6 +74,10 @@ CONFIGS = {
     "ada_rpgan_r1_r2_ema": ("ADA + relativistic loss + R1 + R2 (gamma 1) + EMA as in `ema`",
                             {"augment": "ada", "loss": "relativistic", "r1_weight": 1.0, "r2_weight": 1.0,
                              "ema_decay": 0.999, "ema_warmup": True, "ema_start": THIRD}),
+    "ada_pair_rpgan_r1_r2_ema": ("as `ada_rpgan_r1_r2_ema`, ADA's r_t from the pairs' logit differences",
+                                 {"augment": {"name": "ada", "heuristic": "pair_sign"}, "loss": "relativistic",
+                                  "r1_weight": 1.0, "r2_weight": 1.0, "ema_decay": 0.999, "ema_warmup": True,
+                                  "ema_start": THIRD}),
 }
 # Every configuration starts from the entry's networks and Adam settings with its family's paper loss,
 # no R1/R2, no augmentation, a constant learning rate and no EMA (what the zoo recipes held when this
