@@ -128,3 +128,12 @@ def test_reference_labels_the_gan_has_no_class_for_give_balanced_labels_or_are_r
 def test_an_unknown_label_distribution_is_refused(value):
     with pytest.raises(ValueError, match=r"label_distribution must be one of \['auto', 'data', 'balanced'\]\. Received"):
         metrics.Evaluator(label_distribution=value)
+
+
+def test_intra_fid_advice_counts_the_smallest_class_of_the_requested_labels():
+    # Labels 40 : 10 : ... : 10 (the reference's proportions): the smallest class gets 1/13 of
+    # the samples, so 10 x 65 = 650 samples of it (64-d features) need 13 x 650 = 8450 in all.
+    ref = _reference([40] + [10] * 9)
+    with pytest.warns(UserWarning, match=r"preferably 10x more: num_samples >= 8450\)"):
+        report = metrics.evaluate(DigitLookupGAN(), data=ref, metrics="intra_fid", num_samples=130, progress=False)
+    assert len(report["metrics"]["intra_fid"]["per_class"]) == 10

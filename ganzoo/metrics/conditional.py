@@ -36,6 +36,13 @@ def _requested(labels, num, num_classes):
     return check_class_ids(labels, num_classes, num=num, what="labels of the samples")
 
 
+def _samples_for(per_class, labels, num_classes):
+    """The number of samples that gives every class at least `per_class`, in the proportions of
+    `labels` (``per_class * num_classes`` for balanced labels)."""
+    share = np.bincount(labels, minlength=num_classes) / len(labels)
+    return int(np.ceil(per_class / share.min() - 1e-9))
+
+
 def conditional_accuracy(probs, num_classes, labels=None):
     """Share of samples the classifier assigns to the class they were generated for.
 
@@ -102,7 +109,7 @@ def intra_fid(feats, ref_feats, ref_labels, num_classes, labels=None, **opts):
             f"{min(m for m, _ in small)}) or the reference images (fewest: {min(r for _, r in small)}) "
             f"are not more than the {dim} feature dimensions, so the class's covariance is singular "
             f"and its FID unreliable and biased upwards; use at least {dim + 1} of each per class "
-            f"(preferably 10x more: num_samples >= {10 * (dim + 1) * num_classes})."
+            f"(preferably 10x more: num_samples >= {_samples_for(10 * (dim + 1), requested, num_classes)})."
         )
     return {"intra_fid": float(np.mean(per_class)), "per_class": per_class}
 
