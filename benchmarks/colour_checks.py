@@ -57,7 +57,7 @@ def main(argv=None):
     # A conditional entry is sampled as `ganzoo evaluate` samples it: labels in the class
     # proportions of twemoji:train (`ganzoo.sampling.proportional_labels`), not balanced.
     labels = (None if gan.num_classes is None
-              else ganzoo.sampling.proportional_labels(args.num_samples, np.bincount(train_y, minlength=9)))
+              else ganzoo.sampling.proportional_labels(args.num_samples, np.bincount(train_y, minlength=gan.num_classes)))
     samples = gan.generate(args.num_samples, seed=args.seed, labels=labels)
     extractor = extractors.get_extractor("auto", gan.image_shape, data="twemoji")
 

@@ -55,8 +55,10 @@ def add_parser(sub):
         "--extractor", default="auto",
         help="auto, mnist_5k_classifier, twemoji_classifier or inception_v3 (default: auto)"
     )
+    from ganzoo.metrics.evaluate import LABEL_DISTRIBUTIONS
+
     p.add_argument(
-        "--label-distribution", choices=("auto", "data", "balanced"), default="auto",
+        "--label-distribution", choices=LABEL_DISTRIBUTIONS, default="auto",
         help="a conditional model's sample labels: data (the reference split's class proportions), "
         "balanced (arange(N) %% num_classes) or auto (data when the reference is labelled; default)",
     )

@@ -10,9 +10,9 @@ Protocol (recorded in every report):
   (`ganzoo.sampling.proportional_labels`), so that the samples follow the
   distribution FID, KID and precision/recall compare them with; balanced,
   ``arange(num_samples) % num_classes``, for reference data without labels or
-  with labels the GAN has no class for, or with ``label_distribution="balanced"``. On balanced data (``mnist_5k:train``: 450
-  digits per class) both are the same labels. Conditional accuracy and
-  intra-FID use the same labels.
+  with labels the GAN has no class for, or with ``label_distribution="balanced"``.
+  On balanced data (``mnist_5k:train``: 450 digits per class) both are the same
+  labels. Conditional accuracy and intra-FID use the same labels.
 * **Reference data**: the ``split`` of ``data`` read in its fixed order by
   `ganzoo.data.load` at the GAN's image shape. The default is the **"train"**
   split, the data the zoo's GANs are fit to (for ``mnist_5k``: 4,500 digits, 450
@@ -322,18 +322,14 @@ class Evaluator:
         num_classes = gan.num_classes
         if num_classes is None:
             return None, None
-        labels = ref.get("labels")
-        balanced = sampling.default_labels(num_samples, num_classes), "balanced: arange(N) % num_classes"
+        balanced = sampling.default_labels(num_samples, num_classes)
+        why = "balanced: arange(N) % num_classes"
         if self.label_distribution == "balanced":
-            return balanced
-        if self.label_distribution == "auto":
-            if labels is None:
-                return balanced[0], balanced[1] + f" (unlabelled {ref['name']})"
-            if labels.size and int(labels.max()) >= num_classes:
-                return balanced[0], balanced[1] + (
-                    f" ({ref['name']}'s labels go up to {int(labels.max())}, beyond the GAN's "
-                    f"{num_classes} classes)")
+            return balanced, why
+        labels = ref.get("labels")
         if labels is None:
+            if self.label_distribution == "auto":
+                return balanced, f"{why} (unlabelled {ref['name']})"
             raise ValueError(
                 "label_distribution='data' draws the samples' labels in the reference's class "
                 "proportions; pass labelled reference data or label_distribution='balanced'. "
@@ -341,6 +337,9 @@ class Evaluator:
             )
         counts = np.bincount(labels, minlength=num_classes)
         if counts.size > num_classes:
+            if self.label_distribution == "auto":
+                return balanced, (f"{why} ({ref['name']}'s labels go up to {counts.size - 1}, beyond "
+                                  f"the GAN's {num_classes} classes)")
             raise ValueError(
                 f"The samples' labels follow the reference's class proportions, but the GAN has "
                 f"{num_classes} classes; pass label_distribution='balanced' to ignore the reference's "
