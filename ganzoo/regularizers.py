@@ -39,6 +39,9 @@ from ganzoo import losses as losses_lib
 from ganzoo.options import Option
 from ganzoo.validation import check_number
 
+#: The LeCam anchors' default decay (Tseng et al. 2021's reference setting).
+LECAM_DECAY = 0.99
+
 
 @dataclasses.dataclass(frozen=True)
 class Step:
@@ -225,7 +228,7 @@ class LeCam(Regularizer):
         Other arguments as `Regularizer`.
     """
 
-    def __init__(self, weight=1.0, decay=0.99, interval=1, name="lecam", **kwargs):
+    def __init__(self, weight=1.0, decay=LECAM_DECAY, interval=1, name="lecam", **kwargs):
         super().__init__(weight=weight, interval=interval, name=name, **kwargs)
         self.decay = check_number("decay", decay, 0.0, 1.0, open_high=True)
         self.anchors = self.add_weight(
@@ -270,12 +273,12 @@ OPTIONS = (
     Option("penalty_interval", "lazy R1/R2: every N-th discriminator step, times N", 1, (int,),
            lambda v: check_number("penalty_interval", v, 1, integer=True)),
     Option("lecam_weight", "weight of the LeCam regularizer", 0.0, (int, float), _weight("lecam_weight")),
-    Option("lecam_decay", "decay of the LeCam anchors (0.99)", 0.99, (int, float),
+    Option("lecam_decay", f"decay of the LeCam anchors ({LECAM_DECAY})", LECAM_DECAY, (int, float),
            lambda v: check_number("lecam_decay", v, 0.0, 1.0, open_high=True)),
 )
 
 
-def from_options(r1_weight=0.0, r2_weight=0.0, penalty_interval=1, lecam_weight=0.0, lecam_decay=0.99):
+def from_options(r1_weight=0.0, r2_weight=0.0, penalty_interval=1, lecam_weight=0.0, lecam_decay=LECAM_DECAY):
     """The built-in regularizers the recipe fields of `OPTIONS` ask for (checked values).
 
     Returns:
@@ -283,7 +286,22 @@ def from_options(r1_weight=0.0, r2_weight=0.0, penalty_interval=1, lecam_weight=
         both lazy every `penalty_interval` steps, then `LeCam` if
         `lecam_weight` is non-zero: the order their terms are summed and
         logged in.
+
+    Raises:
+        ValueError: `penalty_interval` other than 1 without R1 or R2, or `lecam_decay` other
+            than its default without LeCam: settings nothing would use.
     """
+    if penalty_interval != 1 and not (r1_weight or r2_weight):
+        raise ValueError(
+            "penalty_interval makes the R1/R2 penalties lazy, which needs r1_weight or r2_weight > 0 "
+            f"(or penalty_interval = 1). Received: penalty_interval={penalty_interval!r}, "
+            f"r1_weight={r1_weight!r}, r2_weight={r2_weight!r}"
+        )
+    if lecam_decay != LECAM_DECAY and not lecam_weight:
+        raise ValueError(
+            "lecam_decay sets the LeCam anchors' decay, which needs lecam_weight > 0. "
+            f"Received: lecam_weight={lecam_weight!r}, lecam_decay={lecam_decay!r}"
+        )
     out = []
     if r1_weight:
         out.append(R1(gamma=r1_weight, interval=penalty_interval))

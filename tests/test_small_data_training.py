@@ -192,6 +192,10 @@ def test_relativistic_generator_step_pairs_fakes_with_the_last_real_batch():
     (dict(penalty_interval=0), "penalty_interval must be an integer in \\[1"),
     (dict(ema_start=10, ema_decay=None), "needs ema_decay"),
     (dict(instance_noise_steps=0, instance_noise=0.1), "instance_noise_steps must be an integer"),
+    # a setting of a component that is off would be silently ignored: refused instead
+    (dict(instance_noise_steps=100), "instance_noise_steps .* needs instance_noise > 0"),
+    (dict(penalty_interval=4, r1_weight=0.0, r2_weight=0.0), "penalty_interval .* needs r1_weight or r2_weight"),
+    (dict(lecam_decay=0.9), "lecam_decay .* needs lecam_weight > 0"),
     (dict(augment="diffaugment:blur"), "DiffAugment policy"),
 ])
 def test_bad_small_data_settings_are_refused_with_what_was_received(kwargs, match):

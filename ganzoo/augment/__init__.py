@@ -96,7 +96,18 @@ OPTIONS = (
 
 def from_options(augment=None, instance_noise=0.0, instance_noise_steps=None):
     """The discriminator's input transforms of the recipe fields in `OPTIONS`, in the order
-    they apply: ``(augmentation layer or None, InstanceNoise or None)``."""
+    they apply: ``(augmentation layer or None, InstanceNoise or None)``.
+
+    Raises:
+        ValueError: `instance_noise_steps` set without instance noise (``instance_noise`` 0):
+            a setting nothing would use.
+    """
+    if instance_noise_steps is not None and not instance_noise:
+        raise ValueError(
+            "instance_noise_steps sets how fast instance noise decays, which needs instance_noise > 0 "
+            f"(e.g. 0.1). Received: instance_noise={instance_noise!r}, "
+            f"instance_noise_steps={instance_noise_steps!r}"
+        )
     noise = InstanceNoise(instance_noise, instance_noise_steps) if instance_noise else None
     return get(augment), noise
 
