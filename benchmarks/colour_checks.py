@@ -10,6 +10,11 @@
    "near-duplicate" is the 5th percentile of that distance among the held-out real images
    (``twemoji:test``), so 5% of held-out images are near-duplicates by construction; a model that
    copies its training set has more than 5% of its samples below it.
+3. **Precision by group.** Improved precision (Kynkäänniemi et al. 2019, k = 3, the protocol of
+   `ganzoo evaluate`) split by the group the classifier assigns each sample, beside each group's
+   median k-NN radius among the training images (true labels): a group whose real images come
+   in near-identical variants (People & Body's skin tones) has small balls, so its samples must
+   come closer to one training image to count as precise.
 
     python benchmarks/colour_checks.py --model sngan_twemoji \
         --json benchmarks/results/cpu_2core_sngan_twemoji_colour_checks.json
@@ -33,6 +38,19 @@ def _nearest(queries, train, batch=256):
     return np.concatenate(out)
 
 
+def _mean_by_group(values, groups, num_groups):
+    """Per group g in [0, num_groups): the mean of `values` over the rows whose `groups` is g,
+    None for a group with no row."""
+    values, groups = np.asarray(values, np.float64), np.asarray(groups)
+    return [float(values[groups == g].mean()) if (groups == g).any() else None for g in range(num_groups)]
+
+
+def _median_by_group(values, groups, num_groups):
+    """As `_mean_by_group`, the median."""
+    values, groups = np.asarray(values, np.float64), np.asarray(groups)
+    return [float(np.median(values[groups == g])) if (groups == g).any() else None for g in range(num_groups)]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="sngan_twemoji", help="a pretrained zoo entry trained on twemoji")
@@ -44,6 +62,7 @@ def main(argv=None):
 
     import ganzoo
     from ganzoo.metrics import extractors
+    from ganzoo.metrics import improved_precision_recall as ipr
 
     gan = ganzoo.create_model(args.model, pretrained=True)
     size = gan.image_shape[:2]
@@ -69,7 +88,7 @@ def main(argv=None):
     f_train, g_train = features_and_groups(train_x)
     f_test, _ = features_and_groups(test_x)
     f_gen, g_gen = features_and_groups(samples)
-    k = 9
+    k = len(ganzoo.data.twemoji.GROUPS)  # the 9 Unicode emoji groups
     p_gen = np.bincount(g_gen, minlength=k) / len(g_gen)
     p_pred = np.bincount(g_train, minlength=k) / len(g_train)
     p_label = np.bincount(np.asarray(train_y), minlength=k) / len(train_y)
@@ -80,6 +99,13 @@ def main(argv=None):
                    "tv_vs_train_predicted": float(0.5 * np.abs(p_gen - p_pred).sum()),
                    "tv_vs_train_labels": float(0.5 * np.abs(p_gen - p_label).sum())},
         "near_duplicates": {},
+    }
+    radii = ipr.knn_radii(f_train, ipr.DEFAULT_K)
+    inside = ipr.manifold_coverage(f_gen, f_train, radii)
+    result["precision_by_group"] = {
+        "k": ipr.DEFAULT_K, "precision": float(np.mean(inside)),
+        "by_sample_group": _mean_by_group(inside, g_gen, k),
+        "train_median_radius_by_label": _median_by_group(radii, train_y, k),
     }
     flat = lambda x: np.asarray(x, np.float64).reshape(len(x), -1)  # noqa: E731
     for space, (tr, te, ge) in {"pixels": (flat(train_x), flat(test_x), flat(samples)),

@@ -99,3 +99,10 @@ def test_colour_checks_nearest_distance_is_the_l2_distance_to_the_closest_traini
     train = np.array([[0.0, 0.0], [3.0, 4.0], [10.0, 0.0]])
     queries = np.array([[0.0, 1.0], [3.0, 4.0], [7.0, 0.0], [6.0, 8.0]])
     np.testing.assert_allclose(nearest(queries, train, batch=3), [1.0, 0.0, 3.0, 5.0], atol=1e-9)
+
+
+def test_colour_checks_group_means_and_medians_skip_empty_groups():
+    checks = _script("colour_checks")
+    values, groups = [1.0, 0.0, 1.0, 1.0, 4.0], [0, 0, 2, 2, 2]
+    assert checks._mean_by_group(values, groups, 3) == [0.5, None, 2.0]
+    assert checks._median_by_group(values, groups, 3) == [0.5, None, 1.0]
