@@ -38,17 +38,11 @@ def _nearest(queries, train, batch=256):
     return np.concatenate(out)
 
 
-def _mean_by_group(values, groups, num_groups):
-    """Per group g in [0, num_groups): the mean of `values` over the rows whose `groups` is g,
-    None for a group with no row."""
+def _by_group(values, groups, num_groups, reduce):
+    """Per group g in [0, num_groups): ``reduce`` (e.g. `np.mean`) of `values` over the rows whose
+    `groups` is g, None for a group with no row."""
     values, groups = np.asarray(values, np.float64), np.asarray(groups)
-    return [float(values[groups == g].mean()) if (groups == g).any() else None for g in range(num_groups)]
-
-
-def _median_by_group(values, groups, num_groups):
-    """As `_mean_by_group`, the median."""
-    values, groups = np.asarray(values, np.float64), np.asarray(groups)
-    return [float(np.median(values[groups == g])) if (groups == g).any() else None for g in range(num_groups)]
+    return [float(reduce(values[groups == g])) if (groups == g).any() else None for g in range(num_groups)]
 
 
 def main(argv=None):
@@ -88,10 +82,10 @@ def main(argv=None):
     f_train, g_train = features_and_groups(train_x)
     f_test, _ = features_and_groups(test_x)
     f_gen, g_gen = features_and_groups(samples)
-    k = len(ganzoo.data.twemoji.GROUPS)  # the 9 Unicode emoji groups
-    p_gen = np.bincount(g_gen, minlength=k) / len(g_gen)
-    p_pred = np.bincount(g_train, minlength=k) / len(g_train)
-    p_label = np.bincount(np.asarray(train_y), minlength=k) / len(train_y)
+    num_groups = len(ganzoo.data.twemoji.GROUPS)  # the 9 Unicode emoji groups
+    p_gen = np.bincount(g_gen, minlength=num_groups) / len(g_gen)
+    p_pred = np.bincount(g_train, minlength=num_groups) / len(g_train)
+    p_label = np.bincount(np.asarray(train_y), minlength=num_groups) / len(train_y)
     result = {
         "model": args.model, "num_samples": args.num_samples, "seed": args.seed,
         "groups": {"samples": p_gen.round(4).tolist(), "train_predicted": p_pred.round(4).tolist(),
@@ -104,8 +98,8 @@ def main(argv=None):
     inside = ipr.manifold_coverage(f_gen, f_train, radii)
     result["precision_by_group"] = {
         "k": ipr.DEFAULT_K, "precision": float(np.mean(inside)),
-        "by_sample_group": _mean_by_group(inside, g_gen, k),
-        "train_median_radius_by_label": _median_by_group(radii, train_y, k),
+        "by_sample_group": _by_group(inside, g_gen, num_groups, np.mean),
+        "train_median_radius_by_label": _by_group(radii, train_y, num_groups, np.median),
     }
     flat = lambda x: np.asarray(x, np.float64).reshape(len(x), -1)  # noqa: E731
     for space, (tr, te, ge) in {"pixels": (flat(train_x), flat(test_x), flat(samples)),
