@@ -118,11 +118,21 @@ class Recipe:
         name: the entry's name (its file name without ``.toml``).
         path: the recipe file.
         fields: dict of every field in the file (see the module docstring).
+        overridden: names of the fields `with_overrides` replaced, in the order given
+            (empty for the file as written); errors name them beside the file.
     """
 
     name: str
     path: pathlib.Path
     fields: dict
+    overridden: tuple = ()
+
+    @property
+    def where(self):
+        """The file, and the overrides applied to it, for error messages."""
+        if not self.overridden:
+            return str(self.path)
+        return f"{self.path} (with overrides {list(self.overridden)})"
 
     def __getattr__(self, key):
         fields = self.__dict__.get("fields", {})
@@ -149,8 +159,10 @@ class Recipe:
                 merged.update(value)
                 value = merged
             fields[key] = value
-        _validate(fields, f"{self.path} (with overrides {sorted(overrides)})")
-        return Recipe(self.name, self.path, fields)
+        overridden = self.overridden + tuple(k for k in overrides if k not in self.overridden)
+        recipe = Recipe(self.name, self.path, fields, overridden)
+        _validate(fields, recipe.where)
+        return recipe
 
 
 # Network constructor arguments that come from top-level fields, never from the tables.
@@ -373,7 +385,7 @@ def build_from_recipe(recipe, seed=None, regularizers=None):
         try:
             return cls(**common, **extra, **args)
         except TypeError as e:
-            raise RecipeError(f"{recipe.path}: bad arguments for {cls.__name__}: {e}. Received: {table!r}") from None
+            raise RecipeError(f"{recipe.where}: bad arguments for {cls.__name__}: {e}. Received: {table!r}") from None
 
     generator = network(f["generator"], latent_dim=f["latent_dim"])
     discriminator = network(f["discriminator"])
@@ -393,7 +405,7 @@ def build_from_recipe(recipe, seed=None, regularizers=None):
     try:
         return FAMILIES[f["family"]](generator, discriminator, **kwargs)
     except ValueError as e:
-        raise RecipeError(f"{recipe.path}: {e}") from None
+        raise RecipeError(f"{recipe.where}: {e}") from None
 
 
 def _shipped_value(gan, field):

@@ -203,10 +203,12 @@ def test_bad_small_data_settings_are_refused_with_what_was_received(kwargs, matc
     with pytest.raises(ValueError, match=match) as info:
         ganzoo.DCGAN(base.generator, base.discriminator, **kwargs)
     assert "Received: " in str(info.value)
-    # the same settings as recipe fields: refused naming the recipe file
+    # the same settings as recipe overrides: refused naming the recipe file and the overrides
     with pytest.raises(ValueError, match="dcgan_mnist.toml") as info:
         tiny_model("dcgan_mnist", **kwargs)
     assert "Received: " in str(info.value)
+    overridden = str(info.value).split("(with overrides ")[1].split("]")[0]
+    assert all(repr(key) in overridden for key in kwargs), str(info.value)
 
 
 def test_relativistic_loss_refuses_a_generator_batch_it_cannot_pair():
