@@ -143,15 +143,25 @@ class Recipe:
     def with_overrides(self, **overrides):
         """A copy with top-level fields replaced and tables merged key by key.
 
-        ``None`` removes an optional field (e.g. ``ema_decay=None``: no EMA).
+        ``None`` removes an optional field (e.g. ``ema_decay=None``: no EMA; ``ganzoo
+        train --unset ema_decay``).
+
+        Raises:
+            RecipeError: an unknown field, ``None`` for a required field, or a merged
+                recipe that fails validation; the message names the file and the overrides.
         """
         fields = copy.deepcopy(self.fields)
         for key, value in overrides.items():
-            if value is None and key in _FIELDS and not _FIELDS[key][1]:
-                fields.pop(key, None)
-                continue
             if key not in _FIELDS:
                 raise _unknown_override(self.name, key, value)
+            if value is None:
+                if _FIELDS[key][1]:
+                    raise RecipeError(
+                        f"{self.path}: field '{key}' is required, so it cannot be removed; give it a "
+                        f"value instead. Received: {key}=None"
+                    )
+                fields.pop(key, None)
+                continue
             if isinstance(value, tuple):
                 value = list(value)
             if _FIELDS[key][0] is dict and isinstance(value, dict):

@@ -21,6 +21,41 @@ from ganzoo import runs
 from ganzoo.validation import check_int
 
 
+# The keyword option (and `ganzoo train` flag) behind each field `_overrides_for` sets.
+_OPTION_OF = {"batch_size": "batch_size (--batch-size)", "latent_dim": "latent_dim (--latent-dim)",
+              "d_steps": "d_steps (--d-steps)", "ema_decay": "ema_decay (--ema)",
+              "learning_rate": "lr (--lr)", "schedule": "lr_schedule (--lr-schedule)"}
+
+
+def _merge_options(overrides, from_options):
+    """`overrides` with the fields of the keyword options added; a field given twice must agree.
+
+    A linear schedule's ``decay_steps`` (derived from the run's length) yields to one
+    the overrides give.
+
+    Raises:
+        ValueError: an option and `recipe_overrides` (``--set``/``--unset``) give one field
+            different values.
+    """
+    def conflict(field, option, ours, theirs):
+        return ValueError(
+            f"{_OPTION_OF[option]} and recipe_overrides (--set/--unset) both give '{field}' and "
+            f"disagree; pass it once. Received: {option}={ours!r}, {field}={theirs!r}"
+        )
+
+    for key, value in from_options.items():
+        given = overrides.get(key)
+        if isinstance(value, dict) and isinstance(given, dict):
+            for sub, ours in value.items():
+                if sub in given and given[sub] != ours and sub != "decay_steps":
+                    raise conflict(f"{key}.{sub}", sub, ours, given[sub])
+            value = {**value, **given}
+        elif key in overrides and given != value:
+            raise conflict(key, key, value, given)
+        overrides[key] = value
+    return overrides
+
+
 def _overrides_for(recipe, batch_size=None, latent_dim=None, lr=None, lr_schedule=None,
                    d_steps=None, ema_decay=None, total_steps=None):
     """Recipe overrides from command-line style options (None = keep)."""
@@ -230,11 +265,7 @@ def train_run(
             f"Received: pretrained=True, init_from={str(init_from)!r}"
         )
     recipe = registry.get_recipe(name)
-    overrides = dict(recipe_overrides or {})
-    for key, value in _overrides_for(recipe, total_steps=steps, **options).items():
-        if isinstance(value, dict):
-            value = {**overrides.get(key, {}), **value}
-        overrides[key] = value
+    overrides = _merge_options(dict(recipe_overrides or {}), _overrides_for(recipe, total_steps=steps, **options))
     if overrides:
         recipe = recipe.with_overrides(**overrides)
     if epochs is None and steps is None:

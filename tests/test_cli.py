@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganzoo import paths, registry
+from ganzoo import paths, registry, runs
 from ganzoo.cli import main
 
 TINY_SET = ["--set", "generator.base_filters=4", "--set", "discriminator.base_filters=4",
@@ -784,6 +784,47 @@ def test_unknown_keys_of_recipe_tables_are_refused_leaving_nothing_behind(tmp_pa
                  "--set", setting, "--out", str(out), *TINY_SET]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("flags, message", [
+    # a flag and --set giving one field two values: the flag used to win silently
+    (["--ema", "0.999", "--set", "ema_decay=0.99"],
+     "ema_decay (--ema) and recipe_overrides (--set/--unset) both give 'ema_decay' and disagree; pass it once. "
+     "Received: ema_decay=0.999, ema_decay=0.99"),
+    (["--ema", "0.999", "--unset", "ema_decay"], "Received: ema_decay=0.999, ema_decay=None"),
+    (["--lr", "2e-4", "--set", "d_optimizer.learning_rate=1e-3"],
+     "lr (--lr) and recipe_overrides (--set/--unset) both give 'd_optimizer.learning_rate'"),
+    (["--batch-size", "16", "--set", "batch_size=8"], "Received: batch_size=16, batch_size=8"),
+    (["--set", "ema_decay=0.9", "--unset", "ema_decay"], "--set and --unset both name 'ema_decay'; pass one"),
+    (["--unset", "batch_size"], "field 'batch_size' is required, so it cannot be removed; give it a value "
+                                "instead. Received: batch_size=None"),
+    (["--unset", "generator.base_filters"], "--unset takes a top-level recipe field name"),
+    # the recipe keeps ema_warmup = true: refused naming the overrides (the flags' fields included)
+    (["--unset", "ema_decay"], "(with overrides ['generator', 'discriminator', 'ema_decay', 'latent_dim']): "
+                               "ema_start and ema_warmup configure the generator's EMA, which needs ema_decay"),
+])
+def test_conflicting_or_impossible_overrides_are_refused_leaving_nothing_behind(tmp_path, digits_npz, capsys,
+                                                                               flags, message):
+    out = tmp_path / "run"
+    assert main(["train", "dcgan_mnist", "--data", str(digits_npz), "--steps", "1", "--out", str(out),
+                 *TINY_SET, *flags]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_unset_removes_an_optional_recipe_field_and_is_recorded(tmp_path, digits_npz, capsys):
+    # TOML has no null, so --set could not turn off the recipe's EMA: --unset does.
+    out = tmp_path / "run"
+    args = ["train", "dcgan_mnist", "--data", str(digits_npz), "--steps", "1", "--batch-size", "16",
+            "--out", str(out), *TINY_SET, "--unset", "ema_decay", "--unset", "ema_warmup"]
+    assert main(args) == 0, capsys.readouterr().err
+    overrides = json.loads((out / "run.json").read_text())["overrides"]
+    assert overrides["ema_decay"] is None and overrides["ema_warmup"] is None
+    gan = runs.load_gan(out)
+    assert gan.ema_generator is None and gan.get_config().get("ema_decay") is None
+    capsys.readouterr()
+    assert main(args) == 0  # the same command is the same run
+    assert "already complete" in capsys.readouterr().out
 
 
 @pytest.fixture(scope="module")

@@ -47,14 +47,29 @@ def recipe_override(text):
     return path, parsed
 
 
-def merge_overrides(items):
-    """Turns parsed ``--set`` items into recipe overrides (tables merged)."""
+def merge_overrides(items, unset=()):
+    """Turns parsed ``--set`` items and ``--unset`` fields into recipe overrides.
+
+    Tables are merged key by key; an unset field becomes ``None`` (removed from the
+    recipe by `Recipe.with_overrides`, which refuses a required field).
+
+    Raises:
+        ValueError: a field both set and unset, or a table key to unset.
+    """
     overrides = {}
     for path, value in items:
         if len(path) == 1:
             overrides[path[0]] = value
         else:
             overrides.setdefault(path[0], {})[path[1]] = value
+    for field in unset:
+        if "." in field or "=" in field:
+            raise ValueError(f"--unset takes a top-level recipe field name such as ema_decay (a table "
+                             f"key is changed with --set TABLE.KEY=VALUE). Received: --unset {field!r}")
+        if field in overrides:
+            raise ValueError(f"--set and --unset both name '{field}'; pass one. "
+                             f"Received: --set {field}=..., --unset {field}")
+        overrides[field] = None
     return overrides
 
 

@@ -47,6 +47,9 @@ def add_parser(sub):
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", type=_args.recipe_override,
                    help="override any recipe field with a TOML value, e.g. generator.base_filters=32 "
                    "(repeatable)")
+    p.add_argument("--unset", action="append", default=[], metavar="FIELD",
+                   help="remove an optional recipe field, e.g. ema_decay (no EMA) or augment (no "
+                   "augmentation); TOML has no null for --set (repeatable)")
     p.add_argument("--xla", choices=["auto", "on", "off"], default="auto",
                    help="XLA compilation (auto: off on CPUs, where it measured slower; on for a GPU/TPU)")
     p.add_argument("--eval-every", type=_args.positive_int, default=None, metavar="N",
@@ -81,7 +84,7 @@ def run(args):
         lr=args.lr,
         lr_schedule=args.lr_schedule,
         ema_decay=args.ema,
-        recipe_overrides=_args.merge_overrides(args.set),
+        recipe_overrides=_args.merge_overrides(args.set, args.unset),
         strategy=args.strategy,
         eval_every=args.eval_every,
         checkpoint_every=args.checkpoint_every,
