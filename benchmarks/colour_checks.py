@@ -15,6 +15,9 @@
    median k-NN radius among the training images (true labels): a group whose real images come
    in near-identical variants (People & Body's skin tones) has small balls, so its samples must
    come closer to one training image to count as precise.
+4. **FID across sample seeds.** The FID of ``--num-samples`` samples against ``twemoji:train``
+   (the report's protocol) for ``--fid-seeds`` consecutive seeds from ``--seed``: the first is the
+   card's number, the spread says how far two models' FIDs must differ to be told apart.
 
     python benchmarks/colour_checks.py --model sngan_twemoji \
         --json benchmarks/results/cpu_2core_sngan_twemoji_colour_checks.json
@@ -51,12 +54,14 @@ def main(argv=None):
     parser.add_argument("--num-samples", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--percentile", type=float, default=5.0)
+    parser.add_argument("--fid-seeds", type=int, default=3, help="sample seeds for the FID spread (check 4)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
 
     import ganzoo
     from ganzoo.metrics import extractors
     from ganzoo.metrics import improved_precision_recall as ipr
+    from ganzoo.metrics.frechet import fid
 
     gan = ganzoo.create_model(args.model, pretrained=True)
     size = gan.image_shape[:2]
@@ -101,6 +106,11 @@ def main(argv=None):
         "by_sample_group": _by_group(inside, g_gen, num_groups, np.mean),
         "train_median_radius_by_label": _by_group(radii, train_y, num_groups, np.median),
     }
+    fids = [fid(f_gen, f_train)["fid"]]
+    for seed in range(args.seed + 1, args.seed + args.fid_seeds):
+        fids.append(fid(features_and_groups(gan.generate(args.num_samples, seed=seed, labels=labels))[0], f_train)["fid"])
+    result["fid_by_seed"] = {"seeds": list(range(args.seed, args.seed + args.fid_seeds)), "fid": fids,
+                             "range": float(max(fids) - min(fids))}
     flat = lambda x: np.asarray(x, np.float64).reshape(len(x), -1)  # noqa: E731
     for space, (tr, te, ge) in {"pixels": (flat(train_x), flat(test_x), flat(samples)),
                                 "features": (f_train, f_test, f_gen)}.items():
