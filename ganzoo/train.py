@@ -229,7 +229,8 @@ def train_run(
             data stream where the finished run left it, as an uninterrupted
             run of `steps` steps would. A killed extension resumes like any run.
         **options: ``batch_size``, ``latent_dim``, ``lr``, ``lr_schedule``,
-            ``d_steps``, ``ema_decay`` overrides of the recipe.
+            ``d_steps``, ``ema_decay`` overrides of the recipe; a field that
+            `recipe_overrides` also gives must have the same value there.
 
     Returns:
         The trained `ganzoo.GAN`.
@@ -237,7 +238,8 @@ def train_run(
     Raises:
         FileExistsError: `out` holds something else than this run (with
             `extend`: a run whose settings differ in more than ``steps``).
-        ValueError: a bad setting; with `extend`, nothing finished to extend,
+        ValueError: a bad setting, or an option and `recipe_overrides` giving
+            one field different values; with `extend`, nothing finished to extend,
             a `steps` not above the finished run's, or a finished or extended
             length that is not a whole number of ``checkpoint_every`` epochs.
     """
