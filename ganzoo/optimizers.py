@@ -186,10 +186,17 @@ def check_settings(settings, where="optimizer settings"):
                 f"Could not build optimizer {name!r} (unknown key '{key}' in {where}). Valid keys: "
                 f"{list(valid)}.{did_you_mean(key, valid)} Received: {settings!r}"
             )
-    if settings.get("schedule", "constant") not in _SCHEDULES:
+    schedule = settings.get("schedule", "constant")
+    if schedule not in _SCHEDULES:
         raise ValueError(
             f"Unknown learning-rate schedule. Expected one of {list(_SCHEDULES)}. "
             f"Received: schedule={settings['schedule']!r}"
+        )
+    if "decay_steps" in settings and schedule != "linear":
+        raise ValueError(
+            f"'decay_steps' in {where} is the length of the 'linear' schedule, and the schedule is "
+            f"{schedule!r}, so it would be ignored: set schedule = \"linear\" or remove decay_steps. "
+            f"Received: schedule={schedule!r}, decay_steps={settings['decay_steps']!r}"
         )
 
 

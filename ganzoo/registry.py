@@ -144,7 +144,7 @@ class Recipe:
         """A copy with top-level fields replaced and tables merged key by key.
 
         ``None`` removes an optional field (e.g. ``ema_decay=None``: no EMA; ``ganzoo
-        train --unset ema_decay``).
+        train --unset ema_decay``), and a table's key (``d_optimizer={"decay_steps": None}``).
 
         Raises:
             RecipeError: an unknown field, ``None`` for a required field, or a merged
@@ -167,7 +167,7 @@ class Recipe:
             if _FIELDS[key][0] is dict and isinstance(value, dict):
                 merged = dict(fields.get(key, {}))
                 merged.update(value)
-                value = merged
+                value = {k: v for k, v in merged.items() if v is not None}  # None removes a key
             fields[key] = value
         overridden = self.overridden + tuple(k for k in overrides if k not in self.overridden)
         recipe = Recipe(self.name, self.path, fields, overridden)
@@ -175,8 +175,8 @@ class Recipe:
         return recipe
 
 
-# Network constructor arguments that come from top-level fields, never from the tables.
-_FROM_TOP_LEVEL = ("image_shape", "latent_dim", "num_classes")
+#: Network constructor arguments that come from top-level fields, never from the tables.
+TOP_LEVEL_NETWORK_ARGS = ("image_shape", "latent_dim", "num_classes")
 
 
 def network_keys(cls):
@@ -190,7 +190,7 @@ def network_keys(cls):
     return ("class",) + tuple(sorted(
         p.name for p in params
         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-        and p.name not in ("self", "name", *_FROM_TOP_LEVEL)
+        and p.name not in ("self", "name", *TOP_LEVEL_NETWORK_ARGS)
     ))
 
 
@@ -198,7 +198,7 @@ def check_network_table(where, net, table, cls):
     """Refuses a key of network table `net` that the network class `cls` does not take."""
     valid = network_keys(cls)
     for key, value in table.items():
-        if key in _FROM_TOP_LEVEL:
+        if key in TOP_LEVEL_NETWORK_ARGS:
             raise RecipeError(
                 f"{where}: '{net}.{key}' is set by the top-level field '{key}', not in the "
                 f"[{net}] table. Received: {net}.{key}={value!r}"
@@ -492,7 +492,8 @@ def _with_training_options(gan, overrides, seed, where, regularizers=None):
     defaults = {o.name: o.default for o in type(gan).options()}
     for field, value in overrides.items():
         if field in ("d_optimizer", "g_optimizer"):
-            settings = {**config["optimizer_settings"][field[0]], **value}
+            settings = {k: v for k, v in {**config["optimizer_settings"][field[0]], **value}.items()
+                        if v is not None}  # None removes a key, as in Recipe.with_overrides
             try:
                 optimizers.check_settings(settings, where=f"table '{field}'")
             except ValueError as e:

@@ -220,14 +220,18 @@ def start_from(gan, source, generator_steps, where):
         ValueError: a network of `source` differs from `gan`'s, naming the
             first differing argument.
     """
+    from ganzoo import registry
+
     for role in ("generator", "discriminator"):
         mine, theirs = _network_config(getattr(gan, role)), _network_config(getattr(source, role))
         for key in sorted(set(mine) | set(theirs), key=lambda k: k != "class"):
             if mine.get(key) != theirs.get(key):
+                # image_shape, latent_dim and num_classes are top-level recipe fields, not table keys
+                field = key if key in registry.TOP_LEVEL_NETWORK_ARGS else f"{role}.{key}"
                 raise ValueError(
                     f"{where}: its {role} does not fit the run's (the recipe with this command's "
                     f"overrides): {role}.{key} is {theirs.get(key)!r} there and {mine.get(key)!r} in the "
-                    f"run; set the run's fields to the source's (e.g. --set {role}.{key}=...). "
+                    f"run; set the run's fields to the source's (e.g. --set {field}=...). "
                     f"Received: {role}.{key}={theirs.get(key)!r}"
                 )
         getattr(gan, role).set_weights(getattr(source, role).get_weights())

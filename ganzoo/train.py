@@ -45,11 +45,14 @@ def _merge_options(overrides, from_options):
 
     for key, value in from_options.items():
         given = overrides.get(key)
-        if isinstance(value, dict) and isinstance(given, dict):
+        if isinstance(value, dict):  # an optimizer table
+            if key in overrides and not isinstance(given, dict):  # --unset or a non-table --set
+                sub = next(iter(value))
+                raise conflict(key, sub, value[sub], given)
             for sub, ours in value.items():
-                if sub in given and given[sub] != ours and sub != "decay_steps":
+                if sub in (given or {}) and given[sub] != ours and sub != "decay_steps":
                     raise conflict(f"{key}.{sub}", sub, ours, given[sub])
-            value = {**value, **given}
+            value = {**value, **(given or {})}
         elif key in overrides and given != value:
             raise conflict(key, key, value, given)
         overrides[key] = value
@@ -76,6 +79,8 @@ def _overrides_for(recipe, batch_size=None, latent_dim=None, lr=None, lr_schedul
             table["schedule"] = lr_schedule
             if lr_schedule == "linear":
                 table["decay_steps"] = int(total_steps or recipe.train_steps)
+            elif "decay_steps" in recipe.fields[key]:
+                table["decay_steps"] = None  # the recipe's linear length, removed with its schedule
         if table:
             overrides[key] = table
     return overrides
@@ -124,9 +129,15 @@ def _extension_of(previous, settings, out, differing):
         )
     differing = sorted(differing)
     if differing != ["steps"]:
+        others = [k for k in differing if k != "steps"]
+        why = ""
+        if all(k.endswith(".decay_steps") for k in others):
+            why = (" A linear learning-rate schedule decays to 0 over the run's --steps, so a longer run "
+                   "has another schedule from its first step on and cannot continue this one: start a "
+                   "new run with the longer --steps.")
         raise FileExistsError(
             f"--extend changes only --steps of the run in {str(out)!r}; these settings differ too: "
-            f"{[k for k in differing if k != 'steps']} (the run: {previous}). Received: {settings}"
+            f"{others} (the run: {previous}).{why} Received: {settings}"
         )
     if settings["steps"] <= previous["steps"]:
         raise ValueError(
@@ -267,7 +278,19 @@ def train_run(
             f"Received: pretrained=True, init_from={str(init_from)!r}"
         )
     recipe = registry.get_recipe(name)
-    overrides = _merge_options(dict(recipe_overrides or {}), _overrides_for(recipe, total_steps=steps, **options))
+    overrides = dict(recipe_overrides or {})
+    if options.get("lr_schedule") == "linear" and epochs is not None and not all(
+            "decay_steps" in (overrides.get(t) or {}) for t in ("d_optimizer", "g_optimizer")):
+        raise ValueError(
+            "lr_schedule='linear' (--lr-schedule linear) decays to 0 over the run's length in generator "
+            "steps, which epochs (--epochs) leaves unknown until the data is read: give the length "
+            "as steps (--steps), or decay_steps in both optimizer tables (--set "
+            f"d_optimizer.decay_steps=N --set g_optimizer.decay_steps=N). Received: epochs={epochs}"
+        )
+    # the run's length: --steps, else the train_steps it runs (the recipe's, or an override's)
+    length = steps if steps is not None else overrides.get("train_steps")
+    length = length if isinstance(length, int) and not isinstance(length, bool) else None  # else refused later
+    overrides = _merge_options(overrides, _overrides_for(recipe, total_steps=length, **options))
     if overrides:
         recipe = recipe.with_overrides(**overrides)
     if epochs is None and steps is None:
@@ -295,6 +318,10 @@ def train_run(
     }
     if checkpoint_every is not None:
         settings["checkpoint_every"] = checkpoint_every
+    # They change the images trained on; recorded only when on, so older runs compare equal.
+    for key, value in (("resize", resize), ("skip_corrupt", skip_corrupt)):
+        if value:
+            settings[key] = True
     source_gan = None
     if pretrained or init_from is not None:
         source_gan, settings["init_from"] = runs.load_init_source(init_from, name if pretrained else None)

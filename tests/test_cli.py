@@ -794,22 +794,53 @@ def test_unknown_keys_of_recipe_tables_are_refused_leaving_nothing_behind(tmp_pa
     (["--ema", "0.999", "--unset", "ema_decay"], "Received: ema_decay=0.999, ema_decay=None"),
     (["--lr", "2e-4", "--set", "d_optimizer.learning_rate=1e-3"],
      "lr (--lr) and recipe_overrides (--set/--unset) both give 'd_optimizer.learning_rate'"),
+    (["--lr", "1e-3", "--unset", "d_optimizer"],  # a whole table: was a KeyError
+     "lr (--lr) and recipe_overrides (--set/--unset) both give 'd_optimizer' and disagree; pass it once. "
+     "Received: learning_rate=0.001, d_optimizer=None"),
     (["--batch-size", "16", "--set", "batch_size=8"], "Received: batch_size=16, batch_size=8"),
-    (["--set", "ema_decay=0.9", "--unset", "ema_decay"], "--set and --unset both name 'ema_decay'; pass one"),
+    # --set and --unset giving one field (or table key) two values: the last used to win silently
+    (["--set", "ema_decay=0.9", "--set", "ema_decay=0.99"],
+     "--set gives 'ema_decay' two different values; pass it once. Received: ema_decay=0.9 and ema_decay=0.99"),
+    (["--set", "discriminator.base_filters=6", "--set", 'discriminator={class="DCGANDiscriminator",base_filters=4}'],
+     "--set gives 'discriminator.base_filters' two different values; pass it once. "
+     "Received: discriminator.base_filters=6 and discriminator.base_filters=4"),
+    (["--set", "generator=5"],  # then TINY_SET's generator.base_filters=4: was a TypeError
+     "--set generator.base_filters=... sets a key of table 'generator', but --set gave 'generator' a value that "
+     "is not a table. Received: generator=5"),
+    (["--set", "ema_decay=0.9", "--unset", "ema_decay"],
+     "--set and --unset both name 'ema_decay'; pass one. Received: --set ema_decay=0.9, --unset ema_decay"),
+    (["--set", "d_optimizer.beta_1=0.0", "--unset", "d_optimizer.beta_1"],
+     "--set and --unset both name 'd_optimizer.beta_1'; pass one"),
     (["--unset", "batch_size"], "field 'batch_size' is required, so it cannot be removed; give it a value "
                                 "instead. Received: batch_size=None"),
-    (["--unset", "generator.base_filters"], "--unset takes a top-level recipe field name"),
-    # the recipe keeps ema_warmup = true: refused naming the overrides (the flags' fields included)
-    (["--unset", "ema_decay"], "(with overrides ['generator', 'discriminator', 'ema_decay', 'latent_dim']): "
-                               "ema_start and ema_warmup configure the generator's EMA, which needs ema_decay"),
+    (["--unset", "ema_decay=0.9"], "--unset takes a recipe field (ema_decay) or a table's key"),
+    # the recipe keeps ema_warmup = true: refused naming the overrides (the flags' fields included);
+    # a repeated --unset is the same setting, not a conflict
+    (["--unset", "ema_decay", "--unset", "ema_decay"],
+     "(with overrides ['generator', 'discriminator', 'ema_decay', 'latent_dim']): ema_start and ema_warmup "
+     "configure the generator's EMA, which needs ema_decay (e.g. 0.999); without an EMA leave them out"),
+    # a setting that nothing would read: the constant schedule has no length
+    (["--set", "d_optimizer.decay_steps=100"],
+     "'decay_steps' in table 'd_optimizer' is the length of the 'linear' schedule, and the schedule is "
+     "'constant', so it would be ignored"),
 ])
 def test_conflicting_or_impossible_overrides_are_refused_leaving_nothing_behind(tmp_path, digits_npz, capsys,
                                                                                flags, message):
     out = tmp_path / "run"
     assert main(["train", "dcgan_mnist", "--data", str(digits_npz), "--steps", "1", "--out", str(out),
-                 *TINY_SET, *flags]) == 2
+                 *flags, *TINY_SET]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_merge_overrides_merges_tables_and_accepts_repeats():
+    from ganzoo.cli._args import merge_overrides
+
+    items = [(["d_optimizer", "schedule"], "constant"), (["ema_decay"], 0.9), (["ema_decay"], 0.9),
+             (["generator"], {"class": "DCGANGenerator"}), (["generator", "base_filters"], 4)]
+    assert merge_overrides(items, ["d_optimizer.decay_steps", "augment", "augment"]) == {
+        "d_optimizer": {"schedule": "constant", "decay_steps": None}, "ema_decay": 0.9,
+        "generator": {"class": "DCGANGenerator", "base_filters": 4}, "augment": None}
 
 
 def test_unset_removes_an_optional_recipe_field_and_is_recorded(tmp_path, digits_npz, capsys):
@@ -825,6 +856,58 @@ def test_unset_removes_an_optional_recipe_field_and_is_recorded(tmp_path, digits
     capsys.readouterr()
     assert main(args) == 0  # the same command is the same run
     assert "already complete" in capsys.readouterr().out
+
+
+def test_a_schedule_flag_replaces_the_recipes_linear_decay_length():
+    from ganzoo.train import _overrides_for
+
+    recipe = registry.get_recipe("wgan_gp_cifar10_resnet")  # linear over decay_steps 100000
+    assert recipe.d_optimizer["decay_steps"] == 100000
+    without_length = {k: v for k, v in recipe.d_optimizer.items() if k != "decay_steps"}
+    for schedule in ("constant", "inverse_sqrt"):  # the length goes with the linear schedule
+        changed = recipe.with_overrides(**_overrides_for(recipe, lr_schedule=schedule))
+        assert changed.d_optimizer == {**without_length, "schedule": schedule}
+        assert "decay_steps" not in changed.g_optimizer
+    # a table key set to None is removed, the other keys kept
+    assert recipe.with_overrides(d_optimizer={"decay_steps": None, "schedule": "constant"}).d_optimizer == {
+        **without_length, "schedule": "constant"}
+
+
+def test_linear_schedule_decays_over_the_length_the_run_trains(tmp_path, digits_npz, capsys):
+    # --set train_steps=2 without --steps trained 2 steps with decay_steps = the recipe's 30000.
+    out = tmp_path / "run"
+    base = ["train", "dcgan_mnist", "--data", str(digits_npz), "--batch-size", "8", *TINY_SET, "--lr-schedule", "linear"]
+    assert main([*base, "--out", str(out), "--set", "train_steps=2"]) == 0, capsys.readouterr().err
+    settings = runs.load_gan(out).get_config()["optimizer_settings"]
+    assert settings["d"]["decay_steps"] == settings["g"]["decay_steps"] == 2
+    # with --epochs the length is unknown before the data is read: refused, not the recipe's 30000
+    assert main([*base, "--out", str(tmp_path / "epochs"), "--epochs", "1"]) == 2
+    assert "which epochs (--epochs) leaves unknown until the data is read" in capsys.readouterr().err
+    assert not (tmp_path / "epochs").exists()
+    # extending a linear run would change its schedule from the first step: refused, saying why
+    assert main([*base, "--out", str(tmp_path / "ext"), "--steps", "1", "--checkpoint-every", "1"]) == 0
+    assert main([*base, "--out", str(tmp_path / "ext"), "--steps", "2", "--checkpoint-every", "1", "--extend"]) == 2
+    err = capsys.readouterr().err
+    assert "['d_optimizer.decay_steps', 'g_optimizer.decay_steps']" in err and "start a new run" in err
+
+
+def test_data_options_are_part_of_the_run(tmp_path, digits_npz, capsys):
+    out = tmp_path / "run"
+    base = ["train", "dcgan_mnist", "--data", str(digits_npz), "--steps", "1", "--batch-size", "8",
+            "--out", str(out), *TINY_SET]
+    assert main([*base, "--resize"]) == 0, capsys.readouterr().err
+    assert json.loads((out / "run.json").read_text())["resize"] is True
+    capsys.readouterr()
+    assert main(base) == 2  # the same directory without --resize would train on other images
+    assert "holds a different run (resize: True in the run, None now)" in capsys.readouterr().err
+
+
+def test_a_pretrained_source_mismatch_suggests_the_top_level_field(tmp_path, digits_npz, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "dcgan_mnist", "--pretrained", "--data", str(digits_npz), "--steps", "1",
+                 "--batch-size", "8", "--latent-dim", "8", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "generator.latent_dim is 100 there and 8 in the run" in err and "--set latent_dim=..." in err
 
 
 @pytest.fixture(scope="module")

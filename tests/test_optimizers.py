@@ -67,9 +67,14 @@ def test_inverse_sqrt_schedule_sets_the_size_of_each_update():
         ("nosuch", r"Could not build optimizer 'nosuch' .*Received: \{'name': 'nosuch'\}"),
         ({"name": "adam", "betaa": 0.5},
          r"Could not build optimizer 'adam' .*betaa.*Received: \{'name': 'adam', 'betaa': 0.5\}"),
+        ({"name": "adam", "decay_steps": 100},  # would be ignored: only the linear schedule has a length
+         r"'decay_steps' in optimizer settings is the length of the 'linear' schedule, and the schedule is "
+         r"'constant', so it would be ignored.*Received: schedule='constant', decay_steps=100"),
+        ({"name": "adam", "schedule": "inverse_sqrt", "decay_steps": 100}, r"the schedule is 'inverse_sqrt'"),
     ],
     ids=["int", "none", "no-name", "empty-name", "unknown-schedule", "linear-without-decay-steps",
-         "zero-decay-steps", "unknown-optimizer", "unknown-name-string", "unknown-argument"],
+         "zero-decay-steps", "unknown-optimizer", "unknown-name-string", "unknown-argument",
+         "decay-steps-without-linear", "decay-steps-with-inverse-sqrt"],
 )
 def test_build_optimizer_refuses_bad_settings_with_a_clear_message(settings, message):
     with pytest.raises(ValueError, match=message):

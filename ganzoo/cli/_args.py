@@ -50,26 +50,54 @@ def recipe_override(text):
 def merge_overrides(items, unset=()):
     """Turns parsed ``--set`` items and ``--unset`` fields into recipe overrides.
 
-    Tables are merged key by key; an unset field becomes ``None`` (removed from the
-    recipe by `Recipe.with_overrides`, which refuses a required field).
+    A table's keys are merged, whether given as ``TABLE.KEY=VALUE`` or as an inline
+    table; an unset field or table key becomes ``None`` (removed from the recipe by
+    `Recipe.with_overrides`, which refuses a required field). Repeating a setting with
+    the same value is harmless.
 
     Raises:
-        ValueError: a field both set and unset, or a table key to unset.
+        ValueError: a field or table key given two different values or both set and
+            unset, or a table key under a field set to a non-table value.
     """
     overrides = {}
+
+    def put(field, key, value):
+        if key is None and isinstance(value, dict) and isinstance(overrides.get(field), dict):
+            for k, v in value.items():
+                put(field, k, v)
+            return
+        if key is None:
+            if field in overrides and overrides[field] != value:
+                raise ValueError(f"--set gives '{field}' two different values; pass it once. "
+                                 f"Received: {field}={overrides[field]!r} and {field}={value!r}")
+            overrides[field] = value
+            return
+        table = overrides.setdefault(field, {})
+        if not isinstance(table, dict):
+            raise ValueError(f"--set {field}.{key}=... sets a key of table '{field}', but --set gave "
+                             f"'{field}' a value that is not a table. Received: {field}={table!r}")
+        if key in table and table[key] != value:
+            raise ValueError(f"--set gives '{field}.{key}' two different values; pass it once. "
+                             f"Received: {field}.{key}={table[key]!r} and {field}.{key}={value!r}")
+        table[key] = value
+
     for path, value in items:
-        if len(path) == 1:
-            overrides[path[0]] = value
+        put(path[0], path[1] if len(path) == 2 else None, value)
+    for name in unset:
+        path = name.strip().split(".")
+        if "=" in name or len(path) > 2 or not all(path):
+            raise ValueError(f"--unset takes a recipe field (ema_decay) or a table's key "
+                             f"(d_optimizer.decay_steps), without a value. Received: --unset {name!r}")
+        field, key = path[0], (path[1] if len(path) == 2 else None)
+        table = overrides.get(field)
+        given = table if key is None else (table.get(key) if isinstance(table, dict) else None)
+        if given is not None:  # --set values are never None (TOML has no null)
+            raise ValueError(f"--set and --unset both name '{name}'; pass one. "
+                             f"Received: --set {name}={given!r}, --unset {name}")
+        if key is None:
+            overrides[field] = None
         else:
-            overrides.setdefault(path[0], {})[path[1]] = value
-    for field in unset:
-        if "." in field or "=" in field:
-            raise ValueError(f"--unset takes a top-level recipe field name such as ema_decay (a table "
-                             f"key is changed with --set TABLE.KEY=VALUE). Received: --unset {field!r}")
-        if field in overrides:
-            raise ValueError(f"--set and --unset both name '{field}'; pass one. "
-                             f"Received: --set {field}=..., --unset {field}")
-        overrides[field] = None
+            put(field, key, None)
     return overrides
 
 

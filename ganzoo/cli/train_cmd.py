@@ -48,8 +48,8 @@ def add_parser(sub):
                    help="override any recipe field with a TOML value, e.g. generator.base_filters=32 "
                    "(repeatable)")
     p.add_argument("--unset", action="append", default=[], metavar="FIELD",
-                   help="remove an optional recipe field, e.g. ema_decay (no EMA) or augment (no "
-                   "augmentation); TOML has no null for --set (repeatable)")
+                   help="remove an optional recipe field or a table's key, e.g. augment (no "
+                   "augmentation) or d_optimizer.decay_steps; TOML has no null for --set (repeatable)")
     p.add_argument("--xla", choices=["auto", "on", "off"], default="auto",
                    help="XLA compilation (auto: off on CPUs, where it measured slower; on for a GPU/TPU)")
     p.add_argument("--eval-every", type=_args.positive_int, default=None, metavar="N",

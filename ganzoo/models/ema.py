@@ -59,8 +59,8 @@ class GeneratorEMA:
             if ema_start or ema_warmup:
                 raise ValueError(
                     "ema_start and ema_warmup configure the generator's EMA, which needs ema_decay "
-                    f"(e.g. 0.999). Received: ema_decay=None, ema_start={ema_start!r}, "
-                    f"ema_warmup={ema_warmup!r}"
+                    "(e.g. 0.999); without an EMA leave them out (ema_start=0, ema_warmup=False). "
+                    f"Received: ema_decay=None, ema_start={ema_start!r}, ema_warmup={ema_warmup!r}"
                 )
             return None
         return GeneratorEMA(ema_decay, ema_start, ema_warmup)
