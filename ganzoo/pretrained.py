@@ -131,11 +131,12 @@ def load_pretrained(name_or_path, compile=True, name=None):
                 ) from None
     else:
         _load_legacy_npz(gan, folder)
-    # The weights are `generator_steps` into training while the optimizers start at 0:
-    # fine-tuning continues the EMA schedule (and the shipped EMA) from there.
+    # The weights are `generator_steps` into training (all of it, a source run's included)
+    # while the optimizers start at 0: fine-tuning continues the EMA schedule (and the
+    # shipped EMA) from there.
     steps = card.get("training", {}).get("generator_steps")
     if isinstance(steps, int) and steps > 0:
-        gan.ema_step_offset += steps
+        gan.ema_step_offset = steps
     if compile:
         gan.compile()
     gan.pretrained_card = card

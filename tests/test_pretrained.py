@@ -354,3 +354,14 @@ def test_ganzoo_package_writes_a_verified_folder_that_loads_the_run(tmp_path):
     assert main(["package", str(run_dir), "--name", "tiny", "--command", "x", "--no-eval",
                  "--out-root", str(tmp_path / "zoo")]) == 2
     assert pretrained.verify(folder) == card
+    # A run started from that one's weights is carded with all the steps its weights have seen.
+    tuned_dir = tmp_path / "tuned"
+    train_run("dcgan_mnist", tuned_dir, steps=3, batch_size=16, verbose=0, jit_compile=False,
+              recipe_overrides=overrides, init_from=run_dir)
+    tuned = package(tuned_dir, "tuned", "two commands", out_root=tmp_path / "zoo", evaluate=False)
+    training = pretrained.verify(tuned)["training"]
+    assert training["generator_steps"] == 2 + 3 and training["this_run"]["generator_steps"] == 3
+    assert training["init_from"]["generator_steps"] == 2
+    logged = lambda d: sum(json.loads(l)["seconds"] for l in (d / "metrics.jsonl").read_text().splitlines())  # noqa: E731
+    assert training["wall_time_seconds"] == pytest.approx(logged(run_dir) + logged(tuned_dir), abs=0.11)
+    assert ganzoo.create_model(pretrained=str(tuned)).ema_step_offset == 5  # not 2 + 5

@@ -59,11 +59,21 @@ def _metadata(gan):
     }
 
 
+def _source_wall_time(init_from):
+    """Seconds the source run of ``run.json``'s ``init_from`` logged (0 if not a run directory)."""
+    log = pathlib.Path((init_from or {}).get("source", "")) / "metrics.jsonl"
+    if not init_from or not log.is_file():
+        return 0.0
+    return sum(json.loads(line).get("seconds", 0) for line in log.read_text().splitlines() if line.strip())
+
+
 def package(run_dir, name, command, out_root=None, evaluate=True, num_samples=5000, note=None):
     """Writes ``saved_models/<name>/`` from a finished training run.
 
     The folder is assembled in a temporary directory and moved into place only
-    when complete. Metrics are measured on the float16-stored weights, i.e. on
+    when complete. A run started from other weights (``init_from`` in its
+    ``run.json``) is carded with its source's steps and wall time included, and
+    its own under ``training.this_run``. Metrics are measured on the float16-stored weights, i.e. on
     exactly what `load_pretrained` returns.
 
     Args:
@@ -108,7 +118,10 @@ def package(run_dir, name, command, out_root=None, evaluate=True, num_samples=50
         images.save_png(_sample_grid(loaded), tmp / SAMPLES)
         card["files"][SAMPLES] = sha256_of(tmp / SAMPLES)
         recipe = registry.get_recipe(run["model"])
-        steps = int(np.asarray(gan.g_optimizer.iterations))
+        # every generator step the weights have seen: a run started from other weights
+        # (--init-from, --pretrained) counts on from its source's (``ema_step_offset``)
+        steps = gan.ema_step_offset + int(np.asarray(gan.g_optimizer.iterations))
+        wall = sum(r.get("seconds", 0) for r in history)
         card.update({
             "description": recipe.description,
             "paper": recipe.paper,
@@ -122,10 +135,13 @@ def package(run_dir, name, command, out_root=None, evaluate=True, num_samples=50
                 "epochs": len(history),
                 "generator_steps": steps,
                 "discriminator_steps": int(np.asarray(gan.d_optimizer.iterations)),
-                "wall_time_seconds": round(sum(r.get("seconds", 0) for r in history), 1),
+                "wall_time_seconds": round(wall + _source_wall_time(run.get("init_from")), 1),
                 "final_epoch_logs": {k: v for k, v in history[-1].items() if k != "epoch"},
                 "machine": _machine(),
                 "note": note,
+                **({"init_from": run["init_from"],
+                    "this_run": {"generator_steps": int(np.asarray(gan.g_optimizer.iterations)),
+                                 "wall_time_seconds": round(wall, 1)}} if run.get("init_from") else {}),
             },
             "parameters": {"generator": loaded.generator.count_params(),
                            "discriminator": loaded.discriminator.count_params()},
