@@ -59,10 +59,10 @@ def _metadata(gan):
     }
 
 
-def _source_wall_time(init_from):
-    """Seconds the source run of ``run.json``'s ``init_from`` logged (0 if not a run directory)."""
-    log = pathlib.Path((init_from or {}).get("source", "")) / "metrics.jsonl"
-    if not init_from or not log.is_file():
+def _logged_seconds(run_dir):
+    """Seconds a run's ``metrics.jsonl`` logged (0 if `run_dir` is not a run directory)."""
+    log = pathlib.Path(run_dir) / "metrics.jsonl"
+    if not log.is_file():
         return 0.0
     return sum(json.loads(line).get("seconds", 0) for line in log.read_text().splitlines() if line.strip())
 
@@ -120,8 +120,11 @@ def package(run_dir, name, command, out_root=None, evaluate=True, num_samples=50
         recipe = registry.get_recipe(run["model"])
         # every generator step the weights have seen: a run started from other weights
         # (--init-from, --pretrained) counts on from its source's (``ema_step_offset``)
-        steps = gan.ema_step_offset + int(np.asarray(gan.g_optimizer.iterations))
-        wall = sum(r.get("seconds", 0) for r in history)
+        own_steps = int(np.asarray(gan.g_optimizer.iterations))
+        steps = gan.ema_step_offset + own_steps
+        wall = _logged_seconds(run_dir)
+        init_from = run.get("init_from")  # a --pretrained source has no run directory ("source")
+        source_wall = _logged_seconds(init_from["source"]) if init_from and "source" in init_from else 0.0
         card.update({
             "description": recipe.description,
             "paper": recipe.paper,
@@ -135,13 +138,13 @@ def package(run_dir, name, command, out_root=None, evaluate=True, num_samples=50
                 "epochs": len(history),
                 "generator_steps": steps,
                 "discriminator_steps": int(np.asarray(gan.d_optimizer.iterations)),
-                "wall_time_seconds": round(wall + _source_wall_time(run.get("init_from")), 1),
+                "wall_time_seconds": round(wall + source_wall, 1),
                 "final_epoch_logs": {k: v for k, v in history[-1].items() if k != "epoch"},
                 "machine": _machine(),
                 "note": note,
-                **({"init_from": run["init_from"],
-                    "this_run": {"generator_steps": int(np.asarray(gan.g_optimizer.iterations)),
-                                 "wall_time_seconds": round(wall, 1)}} if run.get("init_from") else {}),
+                **({"init_from": init_from,
+                    "this_run": {"generator_steps": own_steps, "wall_time_seconds": round(wall, 1)}}
+                   if init_from else {}),
             },
             "parameters": {"generator": loaded.generator.count_params(),
                            "discriminator": loaded.discriminator.count_params()},
