@@ -298,6 +298,8 @@ def test_mode_coverage_on_synthetic_classifier_output():
     # KL(p_sample || p_data) = .5 ln(.5/.25) + .3 ln(.3/.25) + .2 ln(.2/.25) (0 log 0 = 0).
     expected = 0.5 * np.log(2.0) + 0.3 * np.log(1.2) + 0.2 * np.log(0.8)
     assert result["kl_sample_data"] == pytest.approx(expected, abs=1e-4)
+    # TV = 0.5 (|.5 - .25| + |.3 - .25| + |.2 - .25| + |0 - .25|) = 0.5 * 0.6.
+    assert result["tv_sample_data"] == pytest.approx(0.3, abs=1e-9)
     # Default threshold 0.1 / C: the three present classes are hit.
     assert metrics.mode_coverage(probs, data_labels)["modes_hit"] == 3
 
@@ -306,6 +308,7 @@ def test_mode_coverage_collapsed_generator_has_kl_log_c():
     result = metrics.mode_coverage(np.zeros(60, dtype=int), np.arange(60) % 6, num_classes=6)
     assert result["modes_hit"] == 1
     assert result["kl_sample_data"] == pytest.approx(np.log(6), abs=1e-4)
+    assert result["tv_sample_data"] == pytest.approx(5 / 6)  # all mass on 1 of 6 equal classes
 
 
 # --------------------------------------------------------------------------- reconstruction
@@ -726,7 +729,7 @@ def test_evaluate_report_records_protocol_and_is_json(tiny_gan):
     assert (recon["split"], recon["num_reference"], recon["params"]["steps"]) == ("test", 4, 10)
     assert report["metrics"]["mode_coverage"]["num_modes"] == 10
     assert sum(report["metrics"]["mode_coverage"]["histogram"]) == 200
-    summary_keys = {"fid", "kid", "is", "precision", "recall", "modes_hit", "modes_kl", "recon_mse"}
+    summary_keys = {"fid", "kid", "is", "precision", "recall", "modes_hit", "modes_kl", "modes_tv", "recon_mse"}
     assert summary_keys <= set(report["summary"])
     assert report["protocol"]["seed"] == 0 and report["protocol"]["extractor_details"]["classifier_sha256"]
 

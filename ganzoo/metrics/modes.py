@@ -72,7 +72,7 @@ def kl_divergence(p, q, smoothing=DEFAULT_SMOOTHING):
 def mode_coverage(
     sample_probs, data_labels, num_classes=None, threshold=None, smoothing=DEFAULT_SMOOTHING
 ):
-    """Modes hit, class histogram and KL(sample || data) of generated samples.
+    """Modes hit, class histogram, KL and total variation of generated samples' classes.
 
     Args:
         sample_probs: the classifier's output on generated images: probabilities
@@ -89,7 +89,9 @@ def mode_coverage(
         dict with ``modes_hit`` (int), ``num_modes`` (C), ``missing_modes``
         (list of classes not hit), ``histogram`` (list of C sample counts),
         ``sample_distribution`` and ``data_distribution`` (lists of C shares),
-        ``kl_sample_data`` (``KL(p_sample || p_data)``, nats), ``threshold``,
+        ``kl_sample_data`` (``KL(p_sample || p_data)``, nats),
+        ``tv_sample_data`` (total variation ``0.5 * sum |p_sample - p_data|``,
+        in [0, 1], unsmoothed), ``threshold``,
         ``smoothing``, ``num_samples`` and ``num_data``.
     """
     sample_labels, width = _labels(sample_probs, "sample_probs", num_classes)
@@ -128,6 +130,7 @@ def mode_coverage(
         "sample_distribution": [float(v) for v in p_sample],
         "data_distribution": [float(v) for v in p_data],
         "kl_sample_data": kl_divergence(p_sample, p_data, smoothing),
+        "tv_sample_data": float(0.5 * np.abs(p_sample - p_data).sum()),
         "threshold": float(threshold),
         "smoothing": float(smoothing),
         "num_samples": int(sample_labels.shape[0]),
@@ -152,10 +155,10 @@ class ModeCoverage(Metric):
     )
     values = (
         "modes_hit", "num_modes", "missing_modes", "histogram",
-        "sample_distribution", "data_distribution", "kl_sample_data",
+        "sample_distribution", "data_distribution", "kl_sample_data", "tv_sample_data",
     )
-    summary = {"modes_hit": "modes_hit", "kl_sample_data": "modes_kl"}
-    description = "classes hit by the samples and KL(sample classes || data classes)"
+    summary = {"modes_hit": "modes_hit", "kl_sample_data": "modes_kl", "tv_sample_data": "modes_tv"}
+    description = "classes hit by the samples; KL and total variation between sample and data classes"
 
     def compute(self, inputs, options):
         """`mode_coverage` of ``inputs.probabilities`` against the reference's predicted classes."""
