@@ -15,9 +15,13 @@
    median k-NN radius among the training images (true labels): a group whose real images come
    in near-identical variants (People & Body's skin tones) has small balls, so its samples must
    come closer to one training image to count as precise.
-4. **FID across sample seeds.** The FID of ``--num-samples`` samples against ``twemoji:train``
-   (the report's protocol) for ``--fid-seeds`` consecutive seeds from ``--seed``: the first is the
-   card's number, the spread says how far two models' FIDs must differ to be told apart.
+4. **Across sample seeds.** FID, precision and the group total variation of ``--num-samples``
+   samples against ``twemoji:train`` (the report's protocol) for ``--fid-seeds`` consecutive seeds
+   from ``--seed``: the first is the card's number, the spread says how far two models' numbers
+   must differ to be told apart, and whether a target met by one seed is met by the others.
+
+``--model`` is a zoo entry's name (its shipped weights) or anything `ganzoo evaluate` reads: a run
+directory, a ``.keras`` file, a packaged folder, so a candidate is checked before it is shipped.
 
     python benchmarks/colour_checks.py --model sngan_twemoji \
         --json benchmarks/results/cpu_2core_sngan_twemoji_colour_checks.json
@@ -50,7 +54,8 @@ def _by_group(values, groups, num_groups, reduce):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="sngan_twemoji", help="a pretrained zoo entry trained on twemoji")
+    parser.add_argument("--model", default="sngan_twemoji",
+                        help="a zoo entry trained on twemoji (its shipped weights), a run directory or a .keras file")
     parser.add_argument("--num-samples", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--percentile", type=float, default=5.0)
@@ -63,7 +68,9 @@ def main(argv=None):
     from ganzoo.metrics import improved_precision_recall as ipr
     from ganzoo.metrics.frechet import fid
 
-    gan = ganzoo.create_model(args.model, pretrained=True)
+    from ganzoo import registry, runs
+
+    gan = runs.load_gan(args.model, pretrained=args.model in registry.list_models())
     size = gan.image_shape[:2]
     def arrays(source):
         ds = ganzoo.data.load(source, batch_size=1, image_size=size, labels=True, shuffle=False).unbatch().batch(512)
@@ -106,11 +113,20 @@ def main(argv=None):
         "by_sample_group": _by_group(inside, g_gen, num_groups, np.mean),
         "train_median_radius_by_label": _by_group(radii, train_y, num_groups, np.median),
     }
-    fids = [fid(f_gen, f_train)["fid"]]
+    def seed_numbers(feats, groups):
+        p = np.bincount(groups, minlength=num_groups) / len(groups)
+        return {"fid": fid(feats, f_train)["fid"],
+                "precision": float(np.mean(ipr.manifold_coverage(feats, f_train, radii))),
+                "group_tv": float(0.5 * np.abs(p - p_pred).sum())}
+
+    by_seed = [seed_numbers(f_gen, g_gen)]
     for seed in range(args.seed + 1, args.seed + args.fid_seeds):
-        fids.append(fid(features_and_groups(gan.generate(args.num_samples, seed=seed, labels=labels))[0], f_train)["fid"])
+        by_seed.append(seed_numbers(*features_and_groups(gan.generate(args.num_samples, seed=seed, labels=labels))))
+    fids = [r["fid"] for r in by_seed]
     result["fid_by_seed"] = {"seeds": list(range(args.seed, args.seed + args.fid_seeds)), "fid": fids,
-                             "range": float(max(fids) - min(fids))}
+                             "range": float(max(fids) - min(fids)),
+                             "precision": [r["precision"] for r in by_seed],
+                             "group_tv": [r["group_tv"] for r in by_seed]}
     flat = lambda x: np.asarray(x, np.float64).reshape(len(x), -1)  # noqa: E731
     for space, (tr, te, ge) in {"pixels": (flat(train_x), flat(test_x), flat(samples)),
                                 "features": (f_train, f_test, f_gen)}.items():
