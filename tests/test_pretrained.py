@@ -365,3 +365,13 @@ def test_ganzoo_package_writes_a_verified_folder_that_loads_the_run(tmp_path):
     logged = lambda d: sum(json.loads(l)["seconds"] for l in (d / "metrics.jsonl").read_text().splitlines())  # noqa: E731
     assert training["wall_time_seconds"] == pytest.approx(logged(run_dir) + logged(tuned_dir), abs=0.11)
     assert ganzoo.create_model(pretrained=str(tuned)).ema_step_offset == 5  # not 2 + 5
+    assert "discriminator_steps" not in training and training["this_run"]["discriminator_steps"] == 3
+    # A third stage counts the wall time of the whole chain, not only its direct source's.
+    third_dir = tmp_path / "third"
+    train_run("dcgan_mnist", third_dir, steps=1, batch_size=16, verbose=0, jit_compile=False,
+              recipe_overrides=overrides, init_from=tuned_dir)
+    training = pretrained.verify(package(third_dir, "third", "three commands", out_root=tmp_path / "zoo",
+                                         evaluate=False))["training"]
+    assert training["generator_steps"] == 2 + 3 + 1 and training["init_from"]["generator_steps"] == 5
+    total = logged(run_dir) + logged(tuned_dir) + logged(third_dir)
+    assert training["wall_time_seconds"] == pytest.approx(total, abs=0.11)

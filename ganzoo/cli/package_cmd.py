@@ -67,13 +67,31 @@ def _logged_seconds(run_dir):
     return sum(json.loads(line).get("seconds", 0) for line in log.read_text().splitlines() if line.strip())
 
 
+def _sources_seconds(run):
+    """Seconds logged by the chain of runs that `run` (a ``run.json`` dict) started from.
+
+    Follows ``init_from.source`` run directories back to the first run (a ``--pretrained``
+    source, a missing directory or a loop ends the chain).
+    """
+    total, seen = 0.0, set()
+    source = (run.get("init_from") or {}).get("source")
+    while source and pathlib.Path(source).resolve() not in seen:
+        seen.add(pathlib.Path(source).resolve())
+        total += _logged_seconds(source)
+        run_file = pathlib.Path(source) / "run.json"
+        source = ((json.loads(run_file.read_text()).get("init_from") or {}).get("source")
+                  if run_file.is_file() else None)
+    return total
+
+
 def package(run_dir, name, command, out_root=None, evaluate=True, num_samples=5000, note=None):
     """Writes ``saved_models/<name>/`` from a finished training run.
 
     The folder is assembled in a temporary directory and moved into place only
     when complete. A run started from other weights (``init_from`` in its
-    ``run.json``) is carded with its source's steps and wall time included, and
-    its own under ``training.this_run``. Metrics are measured on the float16-stored weights, i.e. on
+    ``run.json``) is carded with the generator steps and wall time of its whole
+    chain of sources included, and its own steps (generator and discriminator) and
+    wall time under ``training.this_run``. Metrics are measured on the float16-stored weights, i.e. on
     exactly what `load_pretrained` returns.
 
     Args:
@@ -124,7 +142,7 @@ def package(run_dir, name, command, out_root=None, evaluate=True, num_samples=50
         steps = gan.ema_step_offset + own_steps
         wall = _logged_seconds(run_dir)
         init_from = run.get("init_from")  # a --pretrained source has no run directory ("source")
-        source_wall = _logged_seconds(init_from["source"]) if init_from and "source" in init_from else 0.0
+        d_steps = int(np.asarray(gan.d_optimizer.iterations))
         card.update({
             "description": recipe.description,
             "paper": recipe.paper,
@@ -137,13 +155,15 @@ def package(run_dir, name, command, out_root=None, evaluate=True, num_samples=50
                 "seed": run.get("seed"),
                 "epochs": len(history),
                 "generator_steps": steps,
-                "discriminator_steps": int(np.asarray(gan.d_optimizer.iterations)),
-                "wall_time_seconds": round(wall + source_wall, 1),
+                # the source's discriminator steps are not recorded: only this run's
+                **({} if init_from else {"discriminator_steps": d_steps}),
+                "wall_time_seconds": round(wall + _sources_seconds(run), 1),
                 "final_epoch_logs": {k: v for k, v in history[-1].items() if k != "epoch"},
                 "machine": _machine(),
                 "note": note,
                 **({"init_from": init_from,
-                    "this_run": {"generator_steps": own_steps, "wall_time_seconds": round(wall, 1)}}
+                    "this_run": {"generator_steps": own_steps, "discriminator_steps": d_steps,
+                                 "wall_time_seconds": round(wall, 1)}}
                    if init_from else {}),
             },
             "parameters": {"generator": loaded.generator.count_params(),
