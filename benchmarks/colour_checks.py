@@ -67,6 +67,7 @@ def main(argv=None):
     from ganzoo.metrics import extractors
     from ganzoo.metrics import improved_precision_recall as ipr
     from ganzoo.metrics.frechet import fid
+    from ganzoo.metrics.modes import mode_coverage
 
     from ganzoo import registry, runs
 
@@ -98,12 +99,17 @@ def main(argv=None):
     p_gen = np.bincount(g_gen, minlength=num_groups) / len(g_gen)
     p_pred = np.bincount(g_train, minlength=num_groups) / len(g_train)
     p_label = np.bincount(np.asarray(train_y), minlength=num_groups) / len(train_y)
+
+    def group_tv(groups, reference):
+        """Total variation between two label arrays' group histograms, as `ganzoo evaluate` reports it."""
+        return mode_coverage(groups, np.asarray(reference), num_classes=num_groups)["tv_sample_data"]
+
     result = {
         "model": args.model, "num_samples": args.num_samples, "seed": args.seed,
         "groups": {"samples": p_gen.round(4).tolist(), "train_predicted": p_pred.round(4).tolist(),
                    "train_labels": p_label.round(4).tolist(),
-                   "tv_vs_train_predicted": float(0.5 * np.abs(p_gen - p_pred).sum()),
-                   "tv_vs_train_labels": float(0.5 * np.abs(p_gen - p_label).sum())},
+                   "tv_vs_train_predicted": group_tv(g_gen, g_train),
+                   "tv_vs_train_labels": group_tv(g_gen, train_y)},
         "near_duplicates": {},
     }
     radii = ipr.knn_radii(f_train, ipr.DEFAULT_K)
@@ -113,15 +119,14 @@ def main(argv=None):
         "by_sample_group": _by_group(inside, g_gen, num_groups, np.mean),
         "train_median_radius_by_label": _by_group(radii, train_y, num_groups, np.median),
     }
-    def seed_numbers(feats, groups):
-        p = np.bincount(groups, minlength=num_groups) / len(groups)
-        return {"fid": fid(feats, f_train)["fid"],
-                "precision": float(np.mean(ipr.manifold_coverage(feats, f_train, radii))),
-                "group_tv": float(0.5 * np.abs(p - p_pred).sum())}
+    def seed_numbers(feats, groups, inside):
+        return {"fid": fid(feats, f_train)["fid"], "precision": float(np.mean(inside)),
+                "group_tv": group_tv(groups, g_train)}
 
-    by_seed = [seed_numbers(f_gen, g_gen)]
+    by_seed = [seed_numbers(f_gen, g_gen, inside)]
     for seed in range(args.seed + 1, args.seed + args.fid_seeds):
-        by_seed.append(seed_numbers(*features_and_groups(gan.generate(args.num_samples, seed=seed, labels=labels))))
+        feats, groups = features_and_groups(gan.generate(args.num_samples, seed=seed, labels=labels))
+        by_seed.append(seed_numbers(feats, groups, ipr.manifold_coverage(feats, f_train, radii)))
     fids = [r["fid"] for r in by_seed]
     result["fid_by_seed"] = {"seeds": list(range(args.seed, args.seed + args.fid_seeds)), "fid": fids,
                              "range": float(max(fids) - min(fids)),

@@ -75,10 +75,10 @@ def _sources_seconds(run):
     """
     total, seen = 0.0, set()
     source = (run.get("init_from") or {}).get("source")
-    while source and pathlib.Path(source).resolve() not in seen:
-        seen.add(pathlib.Path(source).resolve())
-        total += _logged_seconds(source)
-        run_file = pathlib.Path(source) / "run.json"
+    while source and (path := pathlib.Path(source).resolve()) not in seen:
+        seen.add(path)
+        total += _logged_seconds(path)
+        run_file = path / paths.RUN_FILE
         source = ((json.loads(run_file.read_text()).get("init_from") or {}).get("source")
                   if run_file.is_file() else None)
     return total
@@ -140,7 +140,7 @@ def package(run_dir, name, command, out_root=None, evaluate=True, num_samples=50
         # (--init-from, --pretrained) counts on from its source's (``ema_step_offset``)
         own_steps = int(np.asarray(gan.g_optimizer.iterations))
         steps = gan.ema_step_offset + own_steps
-        wall = _logged_seconds(run_dir)
+        wall = sum(r.get("seconds", 0) for r in history)  # this run's metrics.jsonl, read above
         init_from = run.get("init_from")  # a --pretrained source has no run directory ("source")
         d_steps = int(np.asarray(gan.d_optimizer.iterations))
         card.update({
