@@ -361,7 +361,7 @@ def test_ganzoo_package_writes_a_verified_folder_that_loads_the_run(tmp_path):
     tuned = package(tuned_dir, "tuned", "two commands", out_root=tmp_path / "zoo", evaluate=False)
     training = pretrained.verify(tuned)["training"]
     assert training["generator_steps"] == 2 + 3 and training["this_run"]["generator_steps"] == 3
-    assert training["init_from"]["generator_steps"] == 2
+    assert training["init_from"] == {"generator_steps": 2}  # no path of the training machine
     logged = lambda d: sum(json.loads(l)["seconds"] for l in (d / "metrics.jsonl").read_text().splitlines())  # noqa: E731
     assert training["wall_time_seconds"] == pytest.approx(logged(run_dir) + logged(tuned_dir), abs=0.11)
     assert ganzoo.create_model(pretrained=str(tuned)).ema_step_offset == 5  # not 2 + 5

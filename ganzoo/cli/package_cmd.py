@@ -161,7 +161,8 @@ def package(run_dir, name, command, out_root=None, evaluate=True, num_samples=50
                 "final_epoch_logs": {k: v for k, v in history[-1].items() if k != "epoch"},
                 "machine": _machine(),
                 "note": note,
-                **({"init_from": init_from,
+                # the source's directory is a path on the training machine; the command names it
+                **({"init_from": {k: v for k, v in init_from.items() if k != "source"},
                     "this_run": {"generator_steps": own_steps, "discriminator_steps": d_steps,
                                  "wall_time_seconds": round(wall, 1)}}
                    if init_from else {}),
