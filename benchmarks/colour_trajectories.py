@@ -13,8 +13,9 @@ What differs from each recipe is in `PLANS` and stated in the table: the ResNet 
 run at reduced width (about 12 s per step at full width on 2 CPU cores) and with the EMA's
 warm-up, min(0.9999, (1 + s) / (10 + s)): their recipes' EMA (decay 0.9999 from step 0, for
 50k-step runs) still holds 0.9999^1500 = 86% of the initial weights after 1,500 steps, so its
-samples would measure the averaging's lag (at 1,000 steps of `sngan_cifar10_resnet`, quick
-FID 2,906 sampled from the EMA against 1,317 from the trained generator). The
+samples would measure the averaging's lag (`sngan_cifar10_resnet` without the warm-up: the same
+losses, quick FID 3804, 2949, 2460 against 960, 1233, 1198 with it; its log is
+``benchmarks/results/cpu_2core_sngan_cifar10_resnet_twemoji_noemawarmup_metrics.jsonl``). The
 schedules are far shorter than the papers' (a linear learning-rate decay, where the
 recipe has one, still runs over the recipe's ``train_steps``, so it barely decays).
 
